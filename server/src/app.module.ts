@@ -1,0 +1,69 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { MulterModule } from '@nestjs/platform-express';
+import { memoryStorage } from 'multer';
+import type { Logger } from 'pino';
+import { AuthGuard } from './auth/auth.guard';
+import { ForgeTokenVerifier } from './auth/forge-token.verifier';
+import { ErrorFilter } from './common/error.filter';
+import { ComposeService } from './compose/compose.service';
+import { AppConfig } from './config/app-config';
+import { CoreModule } from './config/config.module';
+import { ConfluenceClient } from './confluence/confluence.client';
+import { DatabaseModule } from './database/database.module';
+import { HealthController } from './health/health.controller';
+import { Lifecycle } from './health/lifecycle-state';
+import { MailController } from './mail/mail.controller';
+import { MailService } from './mail/mail.service';
+import { SendLedger } from './mail/send-ledger';
+import { SMTP_POOL_OPTIONS, SmtpPool } from './mail/smtp/smtp-pool.service';
+import { MailSettingsController } from './settings/mail-settings.controller';
+import { MailSettingsService } from './settings/mail-settings.service';
+import { MailVerifyService } from './settings/mail-verify.service';
+import { LifecycleController } from './tenants/lifecycle.controller';
+import { TenantsModule } from './tenants/tenants.module';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig, logger: Logger): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        CoreModule.forRoot(config, logger),
+        DatabaseModule,
+        TenantsModule,
+        MulterModule.register({
+          storage: memoryStorage(),
+          limits: { fileSize: config.limits.maxMailBytes + 1, files: 200, fields: 1000, fieldSize: config.limits.maxRequestBytes, parts: 1200 },
+        }),
+        // The sandbox and the catcher are loaded only in local mode: production never even requires their code.
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        ...(config.mode === 'local' ? [(require('./local/local.module') as typeof import('./local/local.module')).LocalModule] : []),
+      ],
+      controllers: [HealthController, LifecycleController, MailSettingsController, MailController],
+      providers: [
+        { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_FILTER, useValue: new ErrorFilter(logger) },
+        {
+          provide: SMTP_POOL_OPTIONS,
+          useValue: {
+            allowPrivateHosts: config.smtp.allowPrivateHosts,
+            connectionTimeoutMs: config.smtp.connectionTimeoutMs,
+            greetingTimeoutMs: config.smtp.greetingTimeoutMs,
+            socketTimeoutMs: config.smtp.socketTimeoutMs,
+            maxPools: config.smtp.poolSize,
+          },
+        },
+        ForgeTokenVerifier,
+        ConfluenceClient,
+        Lifecycle,
+        MailSettingsService,
+        MailVerifyService,
+        ComposeService,
+        SmtpPool,
+        SendLedger,
+        MailService,
+      ],
+    };
+  }
+}

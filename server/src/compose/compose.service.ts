@@ -1,0 +1,224 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { headerSafetyProblem, type Mailbox } from '@mailpage/contract';
+import { convert, type FormatCallback } from 'html-to-text';
+import juice from 'juice';
+import MailComposer from 'nodemailer/lib/mail-composer';
+import { badRequest } from '../common/domain-error';
+import { sanitizeStylesheet } from './css-sanitizer';
+import { sanitizePageHtml } from './html-sanitizer';
+import { InlineImages } from './inline-images';
+import { mailContentType, mailFilename, mailTooLarge } from './mail-files';
+
+export interface MailFile {
+  filename: string;
+  contentType: string;
+  content: Buffer;
+}
+
+export interface ComposeInput {
+  /** Already checked for header safety by the request schema. */
+  title: string;
+  /** Untrusted page HTML: Confluence export view, or an API client's HTML. */
+  html: string;
+  /** May be ''. */
+  subjectPrefix: string;
+  from: Mailbox;
+  replyTo?: Mailbox;
+  to: Mailbox[];
+  /** There is no bcc here on purpose: bcc recipients live only in the SMTP envelope. */
+  cc: Mailbox[];
+  /** Images the HTML refers to as `src="cid:<filename>"` or `src="<filename>"`; unreferenced ones are left out. */
+  images: MailFile[];
+  attachments: MailFile[];
+  messageIdDomain: string;
+  /** Limit on the size of the final raw message, in bytes. */
+  maxBytes: number;
+  date?: Date;
+}
+
+export interface ComposedPart {
+  filename: string;
+  contentType: string;
+  size: number;
+  inline: boolean;
+}
+
+export interface ComposedMail {
+  /** The whole RFC 5322 message with CRLF line endings. */
+  raw: Buffer;
+  /** `<...@messageIdDomain>` */
+  messageId: string;
+  subject: string;
+  /** The final HTML body: sanitised, CSS inlined, images as cid: references. */
+  html: string;
+  text: string;
+  size: number;
+  parts: ComposedPart[];
+}
+
+const HOST_NAME = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+
+const MONOSPACE = 'SFMono-Regular, Menlo, Consolas, "Liberation Mono", "Courier New", monospace';
+
+/** Readable defaults for a page in a mail client; the page's own CSS comes after and wins where it says more. */
+const DEFAULT_CSS = `
+.mailpage-page { font-family: -apple-system, BlinkMacSystemFont, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; font-size: 14px; line-height: 1.5; color: #172b4d; max-width: 800px; margin: 0 auto; padding: 16px; }
+h1, h2, h3, h4, h5, h6 { line-height: 1.25; margin: 1.2em 0 0.5em 0; }
+p { margin: 0 0 0.8em 0; }
+a { color: #0052cc; }
+img { max-width: 100%; height: auto; border: 0; }
+table { border-collapse: collapse; margin: 0.5em 0 1em 0; }
+th, td { border: 1px solid #c1c7d0; padding: 6px 10px; vertical-align: top; text-align: left; }
+th { background-color: #f4f5f7; font-weight: bold; }
+pre { font-family: ${MONOSPACE}; font-size: 13px; background-color: #f4f5f7; border: 1px solid #dfe1e6; border-radius: 3px; padding: 8px 12px; white-space: pre-wrap; word-wrap: break-word; }
+code { font-family: ${MONOSPACE}; font-size: 13px; background-color: #f4f5f7; }
+blockquote { border-left: 3px solid #dfe1e6; margin: 0 0 0.8em 0; padding-left: 12px; color: #505f79; }
+hr { border: 0; border-top: 1px solid #dfe1e6; }
+`;
+
+const JUICE_OPTIONS: juice.Options = {
+  removeStyleTags: true,
+  preserveMediaQueries: true,
+  preserveFontFaces: false,
+  applyWidthAttributes: true,
+  applyHeightAttributes: false,
+};
+
+const altText: FormatCallback = (elem, _walk, builder) => {
+  const alt = (elem.attribs?.alt ?? '').trim();
+  if (alt) builder.addInline(alt);
+};
+
+const TEXT_OPTIONS = {
+  wordwrap: 78,
+  formatters: { altText },
+  selectors: [
+    { selector: 'a', options: { linkBrackets: ['[', ']'] as [string, string], hideLinkHrefIfSameAsText: true } },
+    { selector: 'img', format: 'altText' },
+    { selector: 'table', format: 'dataTable', options: { uppercaseHeaderCells: false, maxColumnWidth: 40 } },
+    ...['h1', 'h2', 'h3', 'h4', 'h5', 'h6'].map((selector) => ({ selector, options: { uppercase: false } })),
+  ],
+};
+
+/**
+ * Turns a page into a MIME message: untrusted HTML in, a raw RFC 5322 message out, with nothing fetched from
+ * anywhere and nothing written anywhere. Throws DomainError for a bad file name (400) or a mail over the limit (413).
+ */
+@Injectable()
+export class ComposeService {
+  async compose(input: ComposeInput): Promise<ComposedMail> {
+    const images = input.images.map((file, i) => checkedFile(file, `images[${i}]`, `image-${i + 1}`));
+    const attachments = input.attachments.map((file, i) => checkedFile(file, `attachments[${i}]`, `attachment-${i + 1}`));
+    const subject = mailSubject(input.subjectPrefix, input.title);
+    if (!HOST_NAME.test(input.messageIdDomain)) throw new Error('messageIdDomain is not a host name');
+
+    // Base64 makes every byte 4/3 as large: refuse before sanitising, inlining and encoding what cannot fit.
+    const reserved = Math.ceil(([...images, ...attachments].reduce((sum, file) => sum + file.content.length, 0) * 4) / 3);
+    if (reserved > input.maxBytes) throw mailTooLarge(reserved, input.maxBytes);
+
+    const inlineImages = new InlineImages(images, input.maxBytes, reserved);
+    const page = sanitizePageHtml(input.html, inlineImages.resolve);
+    const html = inlineCss(page.body, page.css);
+
+    // Text and attribute values have "<" escaped, so only a real <img> tag matches here, not a page that quotes one.
+    const referenced = new Set([...html.matchAll(/<img\s[^>]*?\bsrc="cid:([^"]*)"/g)].map((m) => m[1]));
+    const inline = inlineImages.parts.filter((part) => referenced.has(part.cid));
+    if (inline.length !== referenced.size) throw new Error('the composed HTML refers to an inline image that has no part');
+
+    const text = convert(html, TEXT_OPTIONS);
+    const messageId = `<${randomUUID()}@${input.messageIdDomain.toLowerCase()}>`;
+
+    const built = await new MailComposer({
+      from: input.from,
+      to: input.to.length ? input.to : undefined,
+      cc: input.cc.length ? input.cc : undefined,
+      replyTo: input.replyTo,
+      subject,
+      messageId,
+      date: input.date ?? new Date(),
+      text: withLf(text),
+      html: withLf(html),
+      attachments: [
+        ...inline.map((part) => ({
+          filename: part.filename,
+          content: part.content,
+          contentType: part.contentType,
+          cid: part.cid,
+          contentDisposition: 'inline',
+          contentTransferEncoding: 'base64',
+        })),
+        ...attachments.map((file) => ({
+          filename: file.filename,
+          content: file.content,
+          contentType: file.contentType,
+          contentDisposition: 'attachment',
+          // Never 7bit: a text attachment copied as is could hold a line with a lone "." (see smtpSafe).
+          contentTransferEncoding: 'base64',
+        })),
+      ],
+      // Body parts in quoted-printable (`encoding`), non-ASCII header words as Q (`textEncoding`), CRLF everywhere.
+      encoding: 'quoted-printable',
+      textEncoding: 'quoted-printable',
+      newline: 'win',
+      disableFileAccess: true,
+      disableUrlAccess: true,
+    })
+      .compile()
+      .build();
+    const raw = smtpSafe(built);
+
+    if (raw.length > input.maxBytes) throw mailTooLarge(raw.length, input.maxBytes);
+    return {
+      raw,
+      messageId,
+      subject,
+      html,
+      text,
+      size: raw.length,
+      parts: [
+        ...inline.map((part) => ({ filename: part.filename, contentType: part.contentType, size: part.content.length, inline: true })),
+        ...attachments.map((file) => ({ filename: file.filename, contentType: file.contentType, size: file.content.length, inline: false })),
+      ],
+    };
+  }
+}
+
+function checkedFile(file: MailFile, label: string, fallback: string): MailFile {
+  if (!Buffer.isBuffer(file.content)) throw badRequest(`${label} has no file content`, { field: label });
+  return { filename: mailFilename(file.filename, label, fallback), contentType: mailContentType(file.contentType), content: file.content };
+}
+
+export function mailSubject(prefix: string, title: string): string {
+  const subject = !prefix ? title : /\s$/.test(prefix) ? `${prefix}${title}` : `${prefix} ${title}`;
+  const problem = headerSafetyProblem(subject);
+  if (problem) throw badRequest(`The subject ${problem}`, { field: 'subject' });
+  return subject;
+}
+
+function inlineCss(body: string, pageCss: string[]): string {
+  const styles = [DEFAULT_CSS, ...pageCss].map((css) => `<style>${css}</style>`).join('');
+  const document = `<!DOCTYPE html><html><head><meta charset="utf-8">${styles}</head><body><div class="mailpage-page">${body}</div></body></html>`;
+  // The synchronous API only inlines <style> text; juiceResources would fetch <link>ed and url() resources.
+  const inlined = juice(document, JUICE_OPTIONS);
+  // What juice keeps (media queries, pseudo-classes) it re-serialises: check it once more.
+  return inlined.replace(/<style>([\s\S]*?)<\/style>/g, (_match, css: string) => {
+    const safe = sanitizeStylesheet(css);
+    return safe ? `<style>\n${safe}\n</style>` : '';
+  });
+}
+
+function withLf(value: string): string {
+  return value.replace(/\r\n?/g, '\n');
+}
+
+/**
+ * A line holding only "." ends the DATA phase (RFC 5321 section 4.1.1.4); a relay that mishandles it, or a bare CR
+ * or LF, is what SMTP smuggling exploits. Headers are folded with leading whitespace and attachments are base64, so
+ * such a line can only be a quoted-printable body line, where "=2E" decodes to the same ".".
+ */
+function smtpSafe(raw: Buffer): Buffer {
+  const text = raw.toString('latin1').replace(/\r\n\.(?=\r\n)/g, '\r\n=2E');
+  if (/\r(?!\n)|(?<!\r)\n/.test(text)) throw new Error('the composed mail has a bare CR or LF');
+  return Buffer.from(text, 'latin1');
+}

@@ -1,0 +1,86 @@
+import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import helmet from 'helmet';
+import type { Logger } from 'pino';
+import { pinoHttp } from 'pino-http';
+import { AppModule } from './app.module';
+import { AppConfig, ConfigError, loadConfig } from './config/app-config';
+import { createLogger, PinoNestLogger } from './common/logger';
+
+export async function createApp(config: AppConfig, logger: Logger): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, logger), {
+    logger: new PinoNestLogger(logger.child({ component: 'nest' })),
+    bodyParser: false,
+  });
+  app.disable('x-powered-by');
+  app.set('trust proxy', config.mode === 'production' ? 1 : false);
+  app.use(helmet({ hsts: config.mode === 'production' }));
+  app.use(
+    pinoHttp({
+      logger,
+      genReqId: (req, res) => {
+        const given = req.headers['x-request-id'];
+        const id = typeof given === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : randomUUID();
+        res.setHeader('x-request-id', id);
+        return id;
+      },
+      // Method, path without query string, status and time: nothing else of a request is logged.
+      serializers: {
+        req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, path: req.url.split('?')[0] }),
+        res: (res: { statusCode: number }) => ({ status: res.statusCode }),
+      },
+      wrapSerializers: false,
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
+    }),
+  );
+  app.use('/api', (_req: unknown, res: { setHeader(k: string, v: string): void }, next: () => void) => {
+    res.setHeader('cache-control', 'no-store');
+    next();
+  });
+  app.useBodyParser('json', { limit: config.limits.maxRequestBytes });
+  app.enableShutdownHooks();
+  return app;
+}
+
+async function main(): Promise<void> {
+  let config: AppConfig;
+  try {
+    config = loadConfig(process.env);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`${e.message}\n`);
+      process.exit(78);
+    }
+    throw e;
+  }
+  const logger = createLogger(config.logLevel);
+  const app = await createApp(config, logger);
+  await app.listen(config.port, config.host);
+  const url = await app.getUrl();
+  logger.info({ mode: config.mode, url: url.replace('[::1]', 'localhost') }, 'Mailpage is listening');
+  if (config.mode === 'local') {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { ConfluenceSandbox } = require('./local/sandbox/confluence-sandbox') as typeof import('./local/sandbox/confluence-sandbox');
+    const sandbox = app.get(ConfluenceSandbox);
+    // Local mode only: the token a script uses to act as the local site admin (curl -H "Authorization: Bearer ...").
+    process.stdout.write(
+      [
+        '',
+        `Mailpage (local mode) on http://${config.host}:${config.port}`,
+        `  Local admin token: ${config.localToken}`,
+        `  Confluence sandbox: ${sandbox.origin}`,
+        `  Outbox: GET /api/local/outbox with the token above`,
+        '',
+      ].join('\n') + '\n',
+    );
+  }
+}
+
+if (require.main === module) {
+  main().catch((e: unknown) => {
+    process.stderr.write(`Mailpage failed to start: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  });
+}
