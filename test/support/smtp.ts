@@ -1,4 +1,3 @@
-import type { Socket } from 'node:net';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 
 export interface TestSmtpServerOptions {
@@ -47,13 +46,13 @@ export interface TestSmtpServer {
 export async function startTestSmtpServer(opts: TestSmtpServerOptions = {}): Promise<TestSmtpServer> {
   const mails: ReceivedMail[] = [];
   const rejected = new Set((opts.rejectRecipients ?? []).map((a) => a.toLowerCase()));
-  const sockets = new Map<number, Socket>();
   let connectionCount = 0;
   if (opts.secure && !opts.tls) throw new Error('startTestSmtpServer: secure needs tls');
 
   // Without a certificate of our own, smtp-server would offer STARTTLS with its built-in one.
   const disabledCommands = [...(opts.tls ? [] : ['STARTTLS']), ...(opts.users ? [] : ['AUTH'])];
-  const drop = (remotePort: number) => sockets.get(remotePort)?.destroy();
+  // Ends the session's connection with no reply at all, the way a crashing server or a broken link looks.
+  const drop = (sessionId: string) => [...server.connections].find((c) => c.session.id === sessionId)?.close();
 
   const options: SMTPServerOptions = {
     logger: false,
@@ -74,7 +73,7 @@ export async function startTestSmtpServer(opts: TestSmtpServerOptions = {}): Pro
       callback(Object.assign(new Error('Invalid username or password'), { responseCode: 535 }));
     },
     onRcptTo(address, session, callback) {
-      if (opts.dropConnectionAt === 'RCPT') return drop(session.remotePort);
+      if (opts.dropConnectionAt === 'RCPT') return drop(session.id);
       if (rejected.has(address.address.toLowerCase())) {
         return callback(Object.assign(new Error('Mailbox unavailable'), { responseCode: 550 }));
       }
@@ -84,7 +83,7 @@ export async function startTestSmtpServer(opts: TestSmtpServerOptions = {}): Pro
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('end', () => {
-        if (opts.dropConnectionAt === 'DATA_END') return drop(session.remotePort);
+        if (opts.dropConnectionAt === 'DATA_END') return drop(session.id);
         if (stream.sizeExceeded) return callback(Object.assign(new Error('Message too large'), { responseCode: 552 }));
         const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
         mails.push({ envelope: { from, to: session.envelope.rcptTo.map((r) => r.address) }, raw: Buffer.concat(chunks) });
@@ -94,13 +93,8 @@ export async function startTestSmtpServer(opts: TestSmtpServerOptions = {}): Pro
   };
 
   const server = new SMTPServer(options);
-  // Recorded by client port so a handler can drop its own session's socket through public API only.
-  server.server.on('connection', (socket: Socket) => {
+  server.server.on('connection', () => {
     connectionCount++;
-    const port = socket.remotePort;
-    if (port === undefined) return;
-    sockets.set(port, socket);
-    socket.once('close', () => sockets.delete(port));
   });
 
   const port = await new Promise<number>((resolve, reject) => {
@@ -121,12 +115,9 @@ export async function startTestSmtpServer(opts: TestSmtpServerOptions = {}): Pro
       return connectionCount;
     },
     get openConnectionCount() {
-      return sockets.size;
+      return server.connections.size;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets.values()) socket.destroy();
-        server.close(() => resolve());
-      }),
+    // Sessions still open (a pooling client's) are cut after the server's closeTimeout.
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
