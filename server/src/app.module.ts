@@ -3,6 +3,8 @@ import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { MulterModule } from '@nestjs/platform-express';
 import { memoryStorage } from 'multer';
 import type { Logger } from 'pino';
+import { AuditController } from './audit/audit.controller';
+import { AuditService } from './audit/audit.service';
 import { AuthGuard } from './auth/auth.guard';
 import { ForgeTokenVerifier } from './auth/forge-token.verifier';
 import { ErrorFilter } from './common/error.filter';
@@ -10,6 +12,7 @@ import { ComposeService } from './compose/compose.service';
 import { AppConfig } from './config/app-config';
 import { CoreModule } from './config/config.module';
 import { ConfluenceClient } from './confluence/confluence.client';
+import { ConfluenceController } from './confluence/confluence.controller';
 import { DatabaseModule } from './database/database.module';
 import { HealthController } from './health/health.controller';
 import { Lifecycle } from './health/lifecycle-state';
@@ -17,6 +20,8 @@ import { MailController } from './mail/mail.controller';
 import { MailService } from './mail/mail.service';
 import { SendLedger } from './mail/send-ledger';
 import { SMTP_POOL_OPTIONS, SmtpPool } from './mail/smtp/smtp-pool.service';
+import { PermissionsController } from './permissions/permissions.controller';
+import { PermissionsService } from './permissions/permissions.service';
 import { MailSettingsController } from './settings/mail-settings.controller';
 import { MailSettingsService } from './settings/mail-settings.service';
 import { MailVerifyService } from './settings/mail-verify.service';
@@ -40,7 +45,7 @@ export class AppModule {
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         ...(config.mode === 'local' ? [(require('./local/local.module') as typeof import('./local/local.module')).LocalModule] : []),
       ],
-      controllers: [HealthController, LifecycleController, MailSettingsController, MailController],
+      controllers: [HealthController, LifecycleController, MailSettingsController, MailController, PermissionsController, AuditController, ConfluenceController],
       providers: [
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useValue: new ErrorFilter(logger) },
@@ -63,6 +68,8 @@ export class AppModule {
         SmtpPool,
         SendLedger,
         MailService,
+        PermissionsService,
+        AuditService,
       ],
     };
   }

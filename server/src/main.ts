@@ -1,5 +1,7 @@
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import helmet from 'helmet';
@@ -8,6 +10,9 @@ import { pinoHttp } from 'pino-http';
 import { AppModule } from './app.module';
 import { AppConfig, ConfigError, loadConfig } from './config/app-config';
 import { createLogger, PinoNestLogger } from './common/logger';
+
+/** The Angular build (npm run build:client). */
+export const CLIENT_DIR = resolve(__dirname, '../../../client/dist/mailpage/browser');
 
 export async function createApp(config: AppConfig, logger: Logger): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, logger), {
@@ -40,6 +45,10 @@ export async function createApp(config: AppConfig, logger: Logger): Promise<Nest
     next();
   });
   app.useBodyParser('json', { limit: config.limits.maxRequestBytes });
+  if (config.mode === 'local' && existsSync(CLIENT_DIR)) {
+    // Local mode serves the Angular app at /; in Confluence, Forge serves the same build as Custom UI.
+    app.useStaticAssets(CLIENT_DIR, { index: 'index.html', maxAge: 0 });
+  }
   app.enableShutdownHooks();
   return app;
 }

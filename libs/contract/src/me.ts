@@ -4,5 +4,7 @@ export interface MeView {
   siteUrl: string | null;
   isSiteAdmin: boolean;
   canSend: boolean;
+  /** Why the user may not send here (names the allowed groups), when canSend is false. */
+  cannotSendReason?: string;
   local: boolean;
 }

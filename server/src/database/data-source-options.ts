@@ -4,8 +4,9 @@ import type { DataSourceOptions } from 'typeorm';
 import type { AppConfig } from '../config/app-config';
 import { ENTITIES } from './entities';
 import { Initial1764000000000 } from './migrations/1764000000000-initial';
+import { Permissions1764000100000 } from './migrations/1764000100000-permissions';
 
-export const MIGRATIONS = [Initial1764000000000];
+export const MIGRATIONS = [Initial1764000000000, Permissions1764000100000];
 
 /** One place that turns configuration into TypeORM options; the schema always comes from migrations. */
 export function dataSourceOptions(db: AppConfig['database']): DataSourceOptions {

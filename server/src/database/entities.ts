@@ -14,6 +14,49 @@ export class TenantEntity {
 
   @Column({ name: 'last_seen_at', type: 'datetime', precision: 3 })
   lastSeenAt!: Date;
+
+  /** Days audit rows are kept; null means the default (90). */
+  @Column({ name: 'audit_retention_days', type: 'int', nullable: true })
+  auditRetentionDays!: number | null;
+}
+
+/** Who may send on the whole site. No row: enabled for everyone. */
+@Entity('global_permissions')
+export class GlobalPermissionsEntity {
+  @PrimaryColumn({ name: 'tenant_id', type: 'varchar', length: 64 })
+  tenantId!: string;
+
+  @Column({ type: 'boolean' })
+  enabled!: boolean;
+
+  /** JSON array of Confluence group names; empty: every user. */
+  @Column({ name: 'allowed_groups', type: 'text' })
+  allowedGroups!: string;
+
+  @Column({ name: 'enforce_in_all_spaces', type: 'boolean' })
+  enforceInAllSpaces!: boolean;
+
+  @Column({ name: 'updated_at', type: 'datetime', precision: 3 })
+  updatedAt!: Date;
+}
+
+/** A space admin's rule for one space. No row: the space follows the global rule. */
+@Entity('space_permissions')
+export class SpacePermissionsEntity {
+  @PrimaryColumn({ name: 'tenant_id', type: 'varchar', length: 64 })
+  tenantId!: string;
+
+  @PrimaryColumn({ name: 'space_key', type: 'varchar', length: 255 })
+  spaceKey!: string;
+
+  @Column({ type: 'boolean' })
+  enabled!: boolean;
+
+  @Column({ name: 'allowed_groups', type: 'text' })
+  allowedGroups!: string;
+
+  @Column({ name: 'updated_at', type: 'datetime', precision: 3 })
+  updatedAt!: Date;
 }
 
 /** A tenant's mail server and sender. The password is sealed by `SecretBox`; nothing here is mail content. */
@@ -125,4 +168,4 @@ export class SendEntity {
   finishedAt!: Date | null;
 }
 
-export const ENTITIES = [TenantEntity, MailSettingsEntity, SendEntity];
+export const ENTITIES = [TenantEntity, MailSettingsEntity, SendEntity, GlobalPermissionsEntity, SpacePermissionsEntity];

@@ -8,6 +8,7 @@ import { MailSettingsEntity } from '../database/entities';
 import { TenantsModule } from '../tenants/tenants.module';
 import { TenantsService } from '../tenants/tenants.service';
 import { MailCatcher } from './mail-catcher';
+import { LocalSessionController } from './local-session.controller';
 import { OutboxController } from './outbox.controller';
 import { ConfluenceSandbox } from './sandbox/confluence-sandbox';
 
@@ -58,7 +59,7 @@ class LocalRuntime implements OnModuleInit, OnApplicationShutdown {
 @Global()
 @Module({
   imports: [TenantsModule],
-  controllers: [OutboxController],
+  controllers: [OutboxController, LocalSessionController],
   providers: [
     {
       provide: ConfluenceSandbox,

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import type { Mailbox, PreviewResult, SendAccepted, SendRequestParsed, SendResult, SendStatusView } from '@mailpage/contract';
+import { parseMailbox, type Mailbox, type PreviewResult, type SendAccepted, type SendRequestParsed, type SendResult, type SendStatusView } from '@mailpage/contract';
 import type { AuthContext } from '../auth/auth-context';
 import { Clock } from '../common/clock';
 import { DomainError } from '../common/domain-error';
@@ -8,7 +8,9 @@ import type { Logger } from 'pino';
 import { AppConfig } from '../config/app-config';
 import { LOGGER } from '../config/config.module';
 import { ComposeService, type ComposedMail, type MailFile } from '../compose/compose.service';
+import { ConfluenceClient } from '../confluence/confluence.client';
 import { SendEntity } from '../database/entities';
+import { PermissionsService } from '../permissions/permissions.service';
 import { SecretBox } from '../secrets/secret-box';
 import { MailSettingsService, type ResolvedMailSettings } from '../settings/mail-settings.service';
 import { resolveRecipients, type ResolvedRecipients } from './recipients';
@@ -29,6 +31,8 @@ interface Prepared {
   settings: ResolvedMailSettings;
   recipients: ResolvedRecipients;
   mail: ComposedMail;
+  pageId: string | null;
+  spaceKey: string | null;
 }
 
 @Injectable()
@@ -44,6 +48,8 @@ export class MailService implements OnApplicationShutdown {
     private readonly box: SecretBox,
     private readonly clock: Clock,
     @Inject(LOGGER) private readonly logger: Logger,
+    private readonly permissions: PermissionsService,
+    private readonly confluence: ConfluenceClient,
   ) {}
 
   async preview(auth: AuthContext, req: SendRequestParsed, uploads: Uploads): Promise<PreviewResult> {
@@ -60,7 +66,13 @@ export class MailService implements OnApplicationShutdown {
 
   async send(auth: AuthContext, req: SendRequestParsed, uploads: Uploads, idempotencyKey: string | null): Promise<SendOutcome> {
     const started = Date.now();
-    const prepared = await this.prepare(auth, req, uploads);
+    let prepared: Prepared;
+    try {
+      prepared = await this.prepare(auth, req, uploads);
+    } catch (e) {
+      if (e instanceof DomainError && e.code === 'FORBIDDEN') await this.auditRefusal(auth, req, started);
+      throw e;
+    }
     const row = Object.assign(new SendEntity(), {
       id: randomUUID(),
       tenantId: auth.tenantId,
@@ -68,8 +80,8 @@ export class MailService implements OnApplicationShutdown {
       idempotencyKey,
       requestMac: idempotencyKey ? this.requestMac(auth, req, uploads) : null,
       status: 'sending',
-      pageId: req.pageId ?? auth.contentId ?? null,
-      spaceKey: req.spaceKey ?? auth.spaceKey ?? null,
+      pageId: prepared.pageId,
+      spaceKey: prepared.spaceKey,
       recipientCount: prepared.recipients.all.length,
       rejectedPositions: null,
       encryption: 'none',
@@ -130,31 +142,96 @@ export class MailService implements OnApplicationShutdown {
     this.inFlight.add(t);
   }
 
+  /**
+   * Everything before SMTP: permission, page, attachments, recipients, settings, the composed bytes. Any failure here
+   * means nothing was sent and nothing was stored. Page and space come from the verified token where Forge gives them.
+   */
   private async prepare(auth: AuthContext, req: SendRequestParsed, uploads: Uploads): Promise<Prepared> {
     if (req.encryption === 'pgp' || req.encryption === 'smime') {
       throw new DomainError('VALIDATION_FAILED', 400, `encryption "${req.encryption}" is not available on this server yet; choose "none" or "auto".`);
     }
-    if (req.title === undefined || req.html === undefined) {
-      throw new DomainError('VALIDATION_FAILED', 400, 'The request is not valid: title and html are required.');
+    const pageId = auth.contentId ?? req.pageId ?? null;
+    let spaceKey = auth.spaceKey ?? req.spaceKey ?? null;
+    await this.permissions.assertMaySend(auth, spaceKey);
+    const maxBytes = this.config.limits.maxMailBytes;
+
+    let title = req.title;
+    let html = req.html;
+    let images = uploads.images;
+    if (html === undefined) {
+      if (!pageId) throw new DomainError('VALIDATION_FAILED', 400, 'The request is not valid: give html and title, or the pageId of a Confluence page.');
+      const page = await this.confluence.getPageForMail(auth, pageId, { maxBytes });
+      if (page.spaceKey && page.spaceKey !== spaceKey) {
+        spaceKey = page.spaceKey;
+        await this.permissions.assertMaySend(auth, spaceKey);
+      }
+      html = page.html;
+      title ??= page.title;
+      images = [...page.images, ...images];
     }
-    const recipients = await resolveRecipients(req, this.config.limits.maxRecipients, async (_id, where) => {
-      throw new DomainError('VALIDATION_FAILED', 400, `${where}: Confluence users as recipients need the Confluence connection; give an email address.`);
+    if (title === undefined || html === undefined) throw new DomainError('VALIDATION_FAILED', 400, 'The request is not valid: title is required with html.');
+
+    const attachments = [...uploads.attachments];
+    if (req.attachmentIds.length) {
+      if (!pageId) throw new DomainError('VALIDATION_FAILED', 400, 'attachmentIds need the pageId of the page they belong to.');
+      let budget = maxBytes - [...images, ...attachments].reduce((n, f) => n + f.content.length, 0);
+      for (const id of new Set(req.attachmentIds)) {
+        const file = await this.confluence.downloadAttachment(auth, pageId, id, budget);
+        budget -= file.content.length;
+        attachments.push(file);
+      }
+    }
+
+    const recipients = await resolveRecipients(req, this.config.limits.maxRecipients, async (accountId, where) => {
+      const email = await this.confluence.resolveEmail(auth, accountId);
+      if (!email) {
+        throw new DomainError('VALIDATION_FAILED', 400, `${where}: this Confluence user hides their email address and the app may not read it; add their address by hand.`, { recipients: [`${where} hides their email address`] });
+      }
+      const parsed = parseMailbox(email);
+      if (!parsed.ok) throw new DomainError('VALIDATION_FAILED', 400, `${where}: Confluence gave an address for this user that is not valid.`);
+      return parsed.mailbox;
     });
     const settings = await this.settings.resolve(auth.tenantId);
     const from: Mailbox = { name: settings.senderName || undefined, address: settings.senderAddress };
     const mail = await this.composer.compose({
-      title: req.title,
-      html: req.html,
+      title,
+      html,
       subjectPrefix: settings.subjectPrefix,
       from,
       to: recipients.to,
       cc: recipients.cc,
-      images: uploads.images,
-      attachments: uploads.attachments,
+      images,
+      attachments,
       messageIdDomain: settings.senderAddress.split('@')[1],
-      maxBytes: this.config.limits.maxMailBytes,
+      maxBytes,
     });
-    return { settings, recipients, mail };
+    return { settings, recipients, mail, pageId, spaceKey };
+  }
+
+  /** A send refused by the permission rules is an attempt too: the audit log shows who tried, where, and when. */
+  private async auditRefusal(auth: AuthContext, req: SendRequestParsed, started: number): Promise<void> {
+    await this.ledger.reserve(
+      Object.assign(new SendEntity(), {
+        id: randomUUID(),
+        tenantId: auth.tenantId,
+        accountId: auth.accountId,
+        idempotencyKey: null,
+        requestMac: null,
+        status: 'failed',
+        pageId: auth.contentId ?? req.pageId ?? null,
+        spaceKey: auth.spaceKey ?? req.spaceKey ?? null,
+        recipientCount: req.to.length + req.cc.length + req.bcc.length,
+        rejectedPositions: null,
+        encryption: 'none',
+        smtpCode: null,
+        messageId: null,
+        errorCode: 'FORBIDDEN',
+        sizeBytes: null,
+        durationMs: Date.now() - started,
+        createdAt: this.clock.now(),
+        finishedAt: this.clock.now(),
+      } satisfies SendEntity),
+    );
   }
 
   private async deliver(row: SendEntity, p: Prepared, started: number): Promise<SendResult> {

@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { LRUCache } from 'lru-cache';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock';
-import { MailSettingsEntity, SendEntity, TenantEntity } from '../database/entities';
+import { GlobalPermissionsEntity, MailSettingsEntity, SendEntity, SpacePermissionsEntity, TenantEntity } from '../database/entities';
 
 const TOUCH_INTERVAL_MS = 60 * 60 * 1000;
 
@@ -28,7 +28,7 @@ export class TenantsService {
       await repo.update({ id }, { apiBaseUrl, lastSeenAt: now });
     } else {
       try {
-        await repo.insert({ id, apiBaseUrl, installedAt: now, lastSeenAt: now });
+        await repo.insert({ id, apiBaseUrl, installedAt: now, lastSeenAt: now, auditRetentionDays: null });
       } catch (e) {
         // Another node inserted it at the same moment.
         if (!(await repo.existsBy({ id }))) throw e;
@@ -46,6 +46,8 @@ export class TenantsService {
     await this.db.transaction(async (m) => {
       await m.delete(SendEntity, { tenantId: id });
       await m.delete(MailSettingsEntity, { tenantId: id });
+      await m.delete(GlobalPermissionsEntity, { tenantId: id });
+      await m.delete(SpacePermissionsEntity, { tenantId: id });
       await m.delete(TenantEntity, { id });
     });
     this.recent.delete(id);

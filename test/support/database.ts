@@ -1,0 +1,42 @@
+import 'reflect-metadata';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DataSource } from 'typeorm';
+import { dataSourceOptions } from '../../server/src/database/data-source-options';
+import { TenantEntity } from '../../server/src/database/entities';
+import { createMysqlDatabase } from './server';
+
+export interface TestDatabase {
+  ds: DataSource;
+  kind: 'sqlite' | 'mysql';
+  close: () => Promise<void>;
+}
+
+/** A fresh schema, built by the real migrations, on SQLite (a temp file) or on MariaDB/MySQL (a new database). */
+export async function createTestDatabase(kind: 'sqlite' | 'mysql'): Promise<TestDatabase> {
+  if (kind === 'sqlite') {
+    const dir = mkdtempSync(join(tmpdir(), 'mailpage-db-'));
+    const ds = await new DataSource(dataSourceOptions({ type: 'sqlite', path: join(dir, 'test.sqlite') })).initialize();
+    return { ds, kind, close: async () => { await ds.destroy(); rmSync(dir, { recursive: true, force: true }); } };
+  }
+  const db = await createMysqlDatabase();
+  const ds = await new DataSource(dataSourceOptions({ type: 'mysql', url: db.url })).initialize();
+  return { ds, kind, close: async () => { await ds.destroy(); await db.drop(); } };
+}
+
+export async function insertTenant(ds: DataSource, id: string): Promise<void> {
+  const now = new Date();
+  await ds.getRepository(TenantEntity).insert({ id, apiBaseUrl: 'https://api.atlassian.com/ex/confluence/x', installedAt: now, lastSeenAt: now, auditRetentionDays: null });
+}
+
+/** A clock the test moves by hand. */
+export class TestClock {
+  constructor(private t = new Date('2026-11-01T12:00:00.000Z')) {}
+  now(): Date {
+    return new Date(this.t);
+  }
+  advance(ms: number): void {
+    this.t = new Date(this.t.getTime() + ms);
+  }
+}
