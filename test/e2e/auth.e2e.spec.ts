@@ -80,8 +80,27 @@ describe('who may call the API', () => {
     expect(other.text).not.toContain(sent.body.messageId);
   });
 
+  it('keeps permissions and the audit log of each tenant apart, whatever ids a request names', async () => {
+    const local = apiClient(server.url, bearer(server.localToken));
+    const b = asUser(platform, 'sandbox-admin');
+    expect((await local.put('/api/permissions', { enabled: true, allowedGroups: ['writers'], enforceInAllSpaces: true })).status).toBe(200);
+    expect((await b.get('/api/permissions')).body).toEqual({ enabled: true, allowedGroups: [], enforceInAllSpaces: false });
+    expect((await b.put('/api/permissions', { enabled: false, allowedGroups: [], enforceInAllSpaces: false })).status).toBe(200);
+    expect((await local.get('/api/permissions')).body).toEqual({ enabled: true, allowedGroups: ['writers'], enforceInAllSpaces: true });
+    const aAudit = await local.get('/api/audit');
+    expect(aAudit.body.entries.length).toBeGreaterThan(0);
+    const bAudit = await b.get('/api/audit');
+    expect(bAudit.body.entries).toEqual([]);
+    // A cursor made from tenant A's newest row does not open A's rows to B.
+    const cursor = Buffer.from(`2999-01-01T00:00:00.000Z|${aAudit.body.entries[0].id}`).toString('base64url');
+    expect((await b.get(`/api/audit?cursor=${cursor}`)).body.entries).toEqual([]);
+    await b.put('/api/permissions', { enabled: true, allowedGroups: [], enforceInAllSpaces: false });
+    await local.put('/api/permissions', { enabled: true, allowedGroups: [], enforceInAllSpaces: false });
+  });
+
   it('deletes every row of a tenant on an uninstalled event, and a later install starts empty', async () => {
     const admin = asUser(platform, 'sandbox-admin');
+    expect((await admin.put('/api/permissions', { enabled: true, allowedGroups: ['writers'], enforceInAllSpaces: false })).status).toBe(200);
     const saved = await admin.put('/api/settings/mail', { senderAddress: 'b@example.com', server: { mode: 'custom', host: '127.0.0.1', port: 2525, security: 'none' } });
     expect(saved.status).toBe(200);
     const db = { type: 'sqlite' as const, path: join(server.dataDir, 'mailpage.sqlite') };
@@ -95,6 +114,7 @@ describe('who may call the API', () => {
 
     expect((await lifecycle('avi:forge:installed:app')).status).toBe(204);
     expect((await admin.get('/api/settings/mail')).body.configured).toBe(false);
+    expect((await admin.get('/api/permissions')).body.allowedGroups).toEqual([]);
 
     const forged = await fetch(`${server.url}/forge/lifecycle`, { method: 'POST', headers: { ...bearer(system), 'content-type': 'application/json' }, body: JSON.stringify({ eventType: 'avi:forge:uninstalled:app', id: 'someone-else' }) });
     expect(forged.status).toBe(403);

@@ -51,6 +51,7 @@ function httpMessage(status: number, error: HttpException, req: Request): string
     if (/file too large/i.test(text)) return 'An uploaded file is larger than the mail size limit; leave it out or make it smaller.';
     return 'The request is larger than this service accepts; send fewer or smaller files.';
   }
+  if (status === 400 && /JSON|Unexpected (token|end)/i.test(text)) return 'The request body is not valid JSON.';
   if (/unexpected field/i.test(text)) return 'The upload has a file field other than "attachments" or "images".';
   if (/too many files/i.test(text)) return 'The upload has too many files.';
   if (/multipart|boundary/i.test(text)) return 'The multipart body is malformed.';
