@@ -1,0 +1,67 @@
+import { formatMailbox, parseMailbox } from '@mailpage/contract';
+import type { RecipientInput, RecipientSuggestion } from '@mailpage/contract';
+
+export type RecipientField = 'to' | 'cc' | 'bcc';
+
+/** One chip: an address typed by hand (normalised as the service will read it), or a Confluence user. */
+export type Recipient =
+  | { kind: 'address'; address: string; name?: string }
+  | { kind: 'user'; accountId: string; displayName: string; email: string | null };
+
+export function fromSuggestion(s: RecipientSuggestion): Recipient {
+  return { kind: 'user', accountId: s.accountId, displayName: s.displayName, email: s.email };
+}
+
+/** Parses what was typed into one address chip, or says in words why it is not one. */
+export function parseRecipient(text: string): { ok: true; recipient: Recipient } | { ok: false; reason: string } {
+  const r = parseMailbox(text);
+  if (!r.ok) return { ok: false, reason: r.reason };
+  return { ok: true, recipient: { kind: 'address', address: r.mailbox.address, ...(r.mailbox.name ? { name: r.mailbox.name } : {}) } };
+}
+
+export function toRecipientInput(r: Recipient): RecipientInput {
+  return r.kind === 'address' ? formatMailbox({ name: r.name, address: r.address }) : { accountId: r.accountId };
+}
+
+export function recipientLabel(r: Recipient): string {
+  if (r.kind === 'user') return r.email ? `${r.displayName} (${r.email})` : `${r.displayName} (email hidden)`;
+  return r.name ? `${r.name} <${r.address}>` : r.address;
+}
+
+export function sameRecipient(a: Recipient, b: Recipient): boolean {
+  if (a.kind === 'user' && b.kind === 'user') return a.accountId === b.accountId;
+  const addr = (r: Recipient) => (r.kind === 'address' ? r.address : r.email)?.toLowerCase() ?? null;
+  const x = addr(a);
+  return x !== null && x === addr(b);
+}
+
+/** Splits pasted text into single addresses at commas, semicolons and line breaks outside quotes and angle brackets. */
+export function splitAddresses(text: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let quoted = false;
+  let angle = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '\\' && quoted && i + 1 < text.length) {
+      cur += c + text[++i];
+      continue;
+    }
+    if (c === '"') quoted = !quoted;
+    else if (!quoted && c === '<') angle = true;
+    else if (!quoted && c === '>') angle = false;
+    if (!quoted && !angle && (c === ',' || c === ';' || c === '\n' || c === '\r')) {
+      if (cur.trim()) out.push(cur.trim());
+      cur = '';
+      continue;
+    }
+    cur += c;
+  }
+  if (cur.trim()) out.push(cur.trim());
+  return out;
+}
+
+/** Whether a comma typed now ends the address (not inside a quoted display name such as "Lee, Ann"). */
+export function commaEndsAddress(text: string): boolean {
+  return (text.match(/(?<!\\)"/g) ?? []).length % 2 === 0;
+}

@@ -1,0 +1,55 @@
+import { TestBed, type ComponentFixture } from '@angular/core/testing';
+import type { SpacePermissionsView } from '@mailpage/contract';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { FakeApi, fakeProviders, key, settle, texts, type } from '../../testing/fakes';
+import { SpaceSettings } from './space-settings';
+
+const VIEW: SpacePermissionsView = { spaceKey: 'DOCS', enabled: true, allowedGroups: ['writers'], enforcedGlobally: false, editable: true };
+
+describe('space settings', () => {
+  let api: FakeApi;
+  let fixture: ComponentFixture<SpaceSettings>;
+  const el = () => fixture.nativeElement as HTMLElement;
+
+  async function render(view: SpacePermissionsView) {
+    api.on('GET', '/api/spaces/DOCS/permissions', view);
+    TestBed.configureTestingModule({ imports: [SpaceSettings], providers: fakeProviders(api) });
+    fixture = TestBed.createComponent(SpaceSettings);
+    fixture.componentRef.setInput('spaceKey', 'DOCS');
+    await fixture.whenStable();
+    await settle();
+    await fixture.whenStable();
+  }
+
+  beforeEach(() => {
+    api = new FakeApi();
+  });
+
+  it("lets a space admin add a group and saves the space's rule", async () => {
+    api.on('PUT', '/api/spaces/DOCS/permissions', (_p: string, body: unknown) => ({ ...VIEW, ...(body as object) }));
+    await render(VIEW);
+    expect(texts(el(), 'li.chip .chip-text')).toEqual(['writers']);
+    const box = el().querySelector<HTMLInputElement>('mp-chips-input input')!;
+    type(box, 'marketing');
+    key(box, 'Enter');
+    await fixture.whenStable();
+    el().querySelector<HTMLButtonElement>('button[type="submit"]')!.click();
+    await settle();
+    await fixture.whenStable();
+    expect(api.callsTo('PUT', '/api/spaces/DOCS/permissions')[0].body).toEqual({ enabled: true, allowedGroups: ['writers', 'marketing'] });
+    expect(el().textContent).toContain('Saved.');
+  });
+
+  it("explains that the site admin's rule applies and disables the form", async () => {
+    await render({ ...VIEW, enforcedGlobally: true, editable: false });
+    expect(el().querySelector('[data-enforced]')!.textContent).toContain("The site admin's rule applies in all spaces.");
+    expect(el().querySelector('fieldset')!.disabled).toBe(true);
+    expect(el().querySelector('button[type="submit"]')).toBeNull();
+  });
+
+  it('says only space admins can change it when the user may not', async () => {
+    await render({ ...VIEW, editable: false });
+    expect(el().querySelector('[data-not-editable]')!.textContent).toContain('Only admins of this space can change this.');
+    expect(el().querySelector('fieldset')!.disabled).toBe(true);
+  });
+});
