@@ -1,16 +1,39 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createPrivateKey, randomBytes, type KeyObject } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { parseMailbox } from '@mailpage/contract';
 import { z } from 'zod';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export const ATLASSIAN_JWKS_URL = 'https://forge.cdn.prod.atlassian-dev.net/.well-known/jwks.json';
+export const MICROSOFT_AUTHORITY_HOST = 'https://login.microsoftonline.com';
+export const GOOGLE_TOKEN_URL = 'https://oauth2.googleapis.com/token';
 
 export interface SecretKey {
   id: string;
   key: Buffer;
+}
+
+/** The operator's relay (PROVIDED_SMTP_URL), which a site can choose instead of its own mail server. */
+export interface ProvidedRelayConfig {
+  host: string;
+  port: number;
+  /** smtps:// is implicit TLS; smtp:// requires STARTTLS unless the URL says `?security=none`. */
+  security: 'tls' | 'starttls' | 'none';
+  auth: { user: string; pass: string } | null;
+  /** The operator's address (PROVIDED_FROM): header From and envelope sender of relayed mail. */
+  from: string;
+  /** Recipients per site per UTC day. */
+  dailyQuota: number;
+}
+
+/** The operator's DKIM key for relayed mail. */
+export interface DkimConfig {
+  domain: string;
+  selector: string;
+  privateKey: KeyObject;
 }
 
 /** Typed, validated configuration. Built once at boot by `loadConfig`; injected as `AppConfig`. */
@@ -36,6 +59,14 @@ export abstract class AppConfig {
   };
   abstract readonly limits: { maxMailBytes: number; maxRecipients: number; maxRequestBytes: number };
   abstract readonly sendSyncTimeoutMs: number;
+  /** Sends per window, per user and per site, counted in the database across nodes. */
+  abstract readonly rateLimits: { perUser: number; perTenant: number; windowSeconds: number };
+  /** Null when the operator offers no relay: sites must use their own mail server. */
+  abstract readonly provided: ProvidedRelayConfig | null;
+  /** Null when relayed mail is not DKIM-signed by this service. */
+  abstract readonly dkim: DkimConfig | null;
+  /** Token endpoints for OAuth2 SMTP logins (overridable so tests can play the identity provider). */
+  abstract readonly oauth2: { microsoftAuthorityHost: string; googleTokenUrl: string };
 }
 
 const bool = (def: boolean) =>
@@ -85,6 +116,18 @@ const envSchema = z.object({
   MAIL_MAX_BYTES: int(18 * 1024 * 1024, 1024, 200 * 1024 * 1024),
   MAIL_MAX_RECIPIENTS: int(100, 1, 10_000),
   SEND_SYNC_TIMEOUT_MS: int(20_000, 0, 120_000),
+  SEND_RATE_LIMIT_PER_USER: int(30, 1, 1_000_000),
+  SEND_RATE_LIMIT_PER_TENANT: int(300, 1, 10_000_000),
+  SEND_RATE_LIMIT_WINDOW_SECONDS: int(60, 1, 86_400),
+  PROVIDED_SMTP_URL: z.string().optional(),
+  PROVIDED_FROM: z.string().optional(),
+  PROVIDED_DAILY_QUOTA: int(500, 1, 10_000_000),
+  DKIM_DOMAIN: z.string().optional(),
+  DKIM_SELECTOR: z.string().optional(),
+  DKIM_PRIVATE_KEY: z.string().optional(),
+  DKIM_PRIVATE_KEY_FILE: z.string().optional(),
+  MICROSOFT_AUTHORITY_HOST: z.string().optional(),
+  GOOGLE_TOKEN_URL: z.string().optional(),
 });
 
 export class ConfigError extends Error {
@@ -153,6 +196,11 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
   const allowPrivate = bool(!production).safeParse(e.SMTP_ALLOW_PRIVATE_HOSTS);
   if (!allowPrivate.success) problems.push('SMTP_ALLOW_PRIVATE_HOSTS: must be true or false');
 
+  const provided = parseProvidedRelay(e, problems);
+  const dkim = parseDkim(e, provided, problems);
+  const microsoftAuthorityHost = tokenEndpoint('MICROSOFT_AUTHORITY_HOST', e.MICROSOFT_AUTHORITY_HOST ?? MICROSOFT_AUTHORITY_HOST, true, problems);
+  const googleTokenUrl = tokenEndpoint('GOOGLE_TOKEN_URL', e.GOOGLE_TOKEN_URL ?? GOOGLE_TOKEN_URL, false, problems);
+
   if (problems.length) throw new ConfigError(problems);
 
   return {
@@ -185,5 +233,132 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
       maxRequestBytes: Math.ceil(e.MAIL_MAX_BYTES * 1.4) + 1024 * 1024,
     },
     sendSyncTimeoutMs: e.SEND_SYNC_TIMEOUT_MS,
+    rateLimits: { perUser: e.SEND_RATE_LIMIT_PER_USER, perTenant: e.SEND_RATE_LIMIT_PER_TENANT, windowSeconds: e.SEND_RATE_LIMIT_WINDOW_SECONDS },
+    provided,
+    dkim,
+    oauth2: { microsoftAuthorityHost, googleTokenUrl },
   };
+}
+
+type Env = z.output<typeof envSchema>;
+
+/**
+ * PROVIDED_SMTP_URL: `smtp://user:password@relay.example:587` (STARTTLS required), `smtps://…:465` (implicit TLS), or
+ * `smtp://relay.internal:25?security=none` for a relay the operator reaches without TLS. Messages never quote the
+ * URL: it holds the relay's password.
+ */
+function parseProvidedRelay(e: Env, problems: string[]): ProvidedRelayConfig | null {
+  const text = e.PROVIDED_SMTP_URL?.trim();
+  if (!text) {
+    if (e.PROVIDED_FROM) problems.push('PROVIDED_FROM: only used with PROVIDED_SMTP_URL; set both or neither');
+    return null;
+  }
+  const fromText = e.PROVIDED_FROM?.trim();
+  const parsed = fromText ? parseMailbox(fromText) : null;
+  if (!fromText) problems.push('PROVIDED_FROM: required with PROVIDED_SMTP_URL (the address relayed mail is sent from, e.g. mail@mailpage.example)');
+  else if (!parsed?.ok || parsed.mailbox.name) problems.push('PROVIDED_FROM: must be a bare email address such as mail@mailpage.example');
+  const from = parsed?.ok && !parsed.mailbox.name ? parsed.mailbox.address : null;
+  const bad = (why: string) => {
+    problems.push(`PROVIDED_SMTP_URL: ${why} (expected smtp://user:password@relay.example:587 or smtps://user:password@relay.example:465)`);
+    return null;
+  };
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return bad('is not a valid URL');
+  }
+  if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') return bad('must start with smtp:// or smtps://');
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  if (!host) return bad('has no host name');
+  if (url.pathname && url.pathname !== '/') return bad('must not have a path');
+  if (url.hash) return bad('must not have a #fragment');
+  const implicit = url.protocol === 'smtps:';
+  let security: ProvidedRelayConfig['security'] = implicit ? 'tls' : 'starttls';
+  for (const [name, value] of url.searchParams) {
+    if (name !== 'security') return bad(`has an unknown option "${name.slice(0, 40)}"; only ?security=tls|starttls|none is understood`);
+    if (value !== 'tls' && value !== 'starttls' && value !== 'none') return bad('has ?security= that is not tls, starttls or none');
+    if (implicit && value !== 'tls') return bad('smtps:// is implicit TLS; use smtp:// with ?security=starttls or none');
+    security = value;
+  }
+  const port = url.port ? Number(url.port) : implicit ? 465 : 587;
+  let auth: ProvidedRelayConfig['auth'] = null;
+  try {
+    const user = decodeURIComponent(url.username);
+    const pass = decodeURIComponent(url.password);
+    if (user && !pass) return bad('has a user name but no password');
+    if (!user && pass) return bad('has a password but no user name');
+    if (user) auth = { user, pass };
+  } catch {
+    return bad('has a user name or password that is not valid percent-encoding');
+  }
+  if (!from) return null;
+  return { host, port, security, auth, from, dailyQuota: e.PROVIDED_DAILY_QUOTA };
+}
+
+/** DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY (PEM) or DKIM_PRIVATE_KEY_FILE: all or none. */
+function parseDkim(e: Env, provided: ProvidedRelayConfig | null, problems: string[]): DkimConfig | null {
+  const given = [e.DKIM_DOMAIN, e.DKIM_SELECTOR, e.DKIM_PRIVATE_KEY, e.DKIM_PRIVATE_KEY_FILE].some((v) => v?.trim());
+  if (!given) return null;
+  const before = problems.length;
+  if (!e.PROVIDED_SMTP_URL?.trim()) problems.push('DKIM_DOMAIN: DKIM signing applies to mail through the provided relay; set PROVIDED_SMTP_URL too');
+  const domain = (e.DKIM_DOMAIN ?? '').trim().toLowerCase().replace(/\.$/, '');
+  if (!domain) problems.push('DKIM_DOMAIN: required with DKIM_SELECTOR and the private key');
+  else if (!/^(?!-)[a-z0-9-]{1,63}(\.(?!-)[a-z0-9-]{1,63})+$/.test(domain)) problems.push('DKIM_DOMAIN: must be a domain name such as mailpage.example');
+  else if (provided) {
+    const fromDomain = provided.from.slice(provided.from.lastIndexOf('@') + 1);
+    if (fromDomain !== domain && !fromDomain.endsWith(`.${domain}`)) {
+      problems.push(`DKIM_DOMAIN: must be the domain of PROVIDED_FROM (${fromDomain}) or a parent of it, or DMARC will not accept the signature`);
+    }
+  }
+  const selector = (e.DKIM_SELECTOR ?? '').trim();
+  if (!selector) problems.push('DKIM_SELECTOR: required with DKIM_DOMAIN (the name of the key record, <selector>._domainkey.<domain>)');
+  else if (!/^[A-Za-z0-9_-]{1,63}(\.[A-Za-z0-9_-]{1,63})*$/.test(selector)) problems.push('DKIM_SELECTOR: must be letters, digits, - or _, in dot-separated labels');
+
+  let pem: string | null = null;
+  if (e.DKIM_PRIVATE_KEY?.trim() && e.DKIM_PRIVATE_KEY_FILE?.trim()) problems.push('DKIM_PRIVATE_KEY_FILE: set either DKIM_PRIVATE_KEY or DKIM_PRIVATE_KEY_FILE, not both');
+  else if (e.DKIM_PRIVATE_KEY?.trim()) pem = e.DKIM_PRIVATE_KEY.replace(/\\n/g, '\n');
+  else if (e.DKIM_PRIVATE_KEY_FILE?.trim()) {
+    try {
+      pem = readFileSync(resolve(e.DKIM_PRIVATE_KEY_FILE.trim()), 'utf8');
+    } catch {
+      problems.push('DKIM_PRIVATE_KEY_FILE: cannot be read');
+    }
+  } else problems.push('DKIM_PRIVATE_KEY: required with DKIM_DOMAIN (PEM text, or a file path in DKIM_PRIVATE_KEY_FILE)');
+
+  let privateKey: KeyObject | null = null;
+  if (pem !== null) {
+    const name = e.DKIM_PRIVATE_KEY_FILE?.trim() ? 'DKIM_PRIVATE_KEY_FILE' : 'DKIM_PRIVATE_KEY';
+    try {
+      privateKey = createPrivateKey(pem);
+    } catch {
+      problems.push(`${name}: is not a PEM private key (PKCS#8 "BEGIN PRIVATE KEY" or PKCS#1 "BEGIN RSA PRIVATE KEY") without a passphrase`);
+    }
+    if (privateKey && privateKey.asymmetricKeyType !== 'rsa') {
+      problems.push(`${name}: must be an RSA key (rsa-sha256, RFC 6376); this is ${privateKey.asymmetricKeyType ?? 'another kind of key'}`);
+    } else if (privateKey && (privateKey.asymmetricKeyDetails?.modulusLength ?? 0) < 1024) {
+      problems.push(`${name}: the RSA key must have at least 1024 bits (2048 is recommended)`);
+    }
+  }
+  if (problems.length > before || !privateKey) return null;
+  return { domain, selector, privateKey };
+}
+
+/** An OAuth2 token endpoint: https, or plain http to this machine only (a test's identity provider). */
+function tokenEndpoint(name: string, text: string, originOnly: boolean, problems: string[]): string {
+  let url: URL;
+  try {
+    url = new URL(text.trim());
+  } catch {
+    problems.push(`${name}: must be a URL`);
+    return text;
+  }
+  const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) problems.push(`${name}: must be an https:// URL`);
+  if (url.username || url.password || url.search || url.hash) problems.push(`${name}: must not carry credentials, a query or a fragment`);
+  if (originOnly) {
+    if (url.pathname !== '/') problems.push(`${name}: must be a bare origin such as ${MICROSOFT_AUTHORITY_HOST}`);
+    return url.origin;
+  }
+  return url.toString();
 }
