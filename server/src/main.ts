@@ -10,6 +10,7 @@ import { pinoHttp } from 'pino-http';
 import { AppModule } from './app.module';
 import { AppConfig, ConfigError, loadConfig } from './config/app-config';
 import { createLogger, PinoNestLogger } from './common/logger';
+import { Lifecycle } from './health/lifecycle-state';
 
 /** The Angular build (npm run build:client). */
 export const CLIENT_DIR = resolve(__dirname, '../../../client/dist/mailpage/browser');
@@ -20,6 +21,8 @@ export async function createApp(config: AppConfig, logger: Logger): Promise<Nest
     bodyParser: false,
   });
   app.disable('x-powered-by');
+  // First of all middleware: shutdown waits for the requests it counts before the HTTP server closes.
+  app.use(app.get(Lifecycle).countRequests);
   app.set('trust proxy', config.mode === 'production' ? 1 : false);
   app.use(helmet({ hsts: config.mode === 'production' }));
   app.use(
@@ -49,7 +52,9 @@ export async function createApp(config: AppConfig, logger: Logger): Promise<Nest
     // Local mode serves the Angular app at /; in Confluence, Forge serves the same build as Custom UI.
     app.useStaticAssets(CLIENT_DIR, { index: 'index.html', maxAge: 0 });
   }
-  app.enableShutdownHooks();
+  // useProcessExit: once the hooks are done, exit 0 (Nest would otherwise re-raise the signal, and pino's last lines
+  // could be lost).
+  app.enableShutdownHooks([], { useProcessExit: true });
   return app;
 }
 

@@ -20,6 +20,15 @@ export interface TestSmtpServerOptions {
    * (including the final dot) was received, the point where the client cannot know whether the mail went out.
    */
   dropConnectionAt?: 'RCPT' | 'DATA_END';
+  /**
+   * Fail the first `times` sessions at one point with `code` (then behave): 421 at `CONNECT` is a busy server's
+   * greeting, 451 at `RCPT` a greylisting one. At `CONNECT` the server closes the connection after the reply.
+   */
+  failFirst?: { at: 'CONNECT' | 'MAIL' | 'RCPT' | 'DATA_END'; code: number; times: number };
+  /** Wait this long before answering the final dot: a slow server, or one that is busy scanning the mail. */
+  delayDataReplyMs?: number;
+  /** Never answer the final dot: a server that hangs once it has the message, until the client gives up. */
+  silentAfterData?: boolean;
 }
 
 export interface ReceivedMail {
@@ -32,6 +41,13 @@ export interface TestSmtpServer {
   port: number;
   /** Every accepted mail, oldest first. */
   mails: ReceivedMail[];
+  /**
+   * Every message that arrived in full (final dot included), whatever the server answered or whether it answered at
+   * all: the copies a mailbox could have got. A test for "never two copies" counts these.
+   */
+  readonly messagesReceived: number;
+  /** Sessions that have issued DATA and not yet been answered: sends in progress on a slow server. */
+  readonly dataInProgress: number;
   /** How many TCP connections the server has accepted so far. */
   readonly connectionCount: number;
   /** How many of them are still open (a pooling client keeps its connections open between mails). */
@@ -47,6 +63,24 @@ export async function startTestSmtpServer(opts: TestSmtpServerOptions = {}): Pro
   const mails: ReceivedMail[] = [];
   const rejected = new Set((opts.rejectRecipients ?? []).map((a) => a.toLowerCase()));
   let connectionCount = 0;
+  let messagesReceived = 0;
+  let dataInProgress = 0;
+  let failuresLeft = opts.failFirst?.times ?? 0;
+  // Transactions already failed by failFirst (a pooled connection carries several): each fails in full, once.
+  const failedTransactions = new Set<string>();
+  // A transaction starts with MAIL FROM; counting them tells the transactions of one connection apart.
+  const mailFromCount = new Map<string, number>();
+  // Sessions waiting for their answer to DATA, and how to stop counting them when the session ends first.
+  const unanswered = new Map<string, () => void>();
+  const failNow = (at: NonNullable<TestSmtpServerOptions['failFirst']>['at'], session: { id: string }): Error | null => {
+    const transaction = `${session.id}:${mailFromCount.get(session.id) ?? 0}`;
+    if (opts.failFirst?.at !== at || (failuresLeft <= 0 && !failedTransactions.has(transaction))) return null;
+    if (!failedTransactions.has(transaction)) {
+      failuresLeft--;
+      failedTransactions.add(transaction);
+    }
+    return Object.assign(new Error('Try again later'), { responseCode: opts.failFirst.code });
+  };
   if (opts.secure && !opts.tls) throw new Error('startTestSmtpServer: secure needs tls');
 
   // Without a certificate of our own, smtp-server would offer STARTTLS with its built-in one.
@@ -72,8 +106,21 @@ export async function startTestSmtpServer(opts: TestSmtpServerOptions = {}): Pro
       if (expected !== undefined && auth.password === expected) return callback(null, { user: auth.username });
       callback(Object.assign(new Error('Invalid username or password'), { responseCode: 535 }));
     },
+    onClose(session) {
+      unanswered.get(session.id)?.();
+      mailFromCount.delete(session.id);
+    },
+    onConnect(session, callback) {
+      callback(failNow('CONNECT', session) ?? undefined);
+    },
+    onMailFrom(_address, session, callback) {
+      mailFromCount.set(session.id, (mailFromCount.get(session.id) ?? 0) + 1);
+      callback(failNow('MAIL', session) ?? undefined);
+    },
     onRcptTo(address, session, callback) {
       if (opts.dropConnectionAt === 'RCPT') return drop(session.id);
+      const failure = failNow('RCPT', session);
+      if (failure) return callback(failure);
       if (rejected.has(address.address.toLowerCase())) {
         return callback(Object.assign(new Error('Mailbox unavailable'), { responseCode: 550 }));
       }
@@ -81,13 +128,40 @@ export async function startTestSmtpServer(opts: TestSmtpServerOptions = {}): Pro
     },
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
+      dataInProgress++;
+      let answered = false;
+      const answer = (err: Error | null, message?: string) => {
+        if (answered) return;
+        answered = true;
+        unanswered.delete(session.id);
+        dataInProgress--;
+        if (err) callback(err);
+        else callback(null, message);
+      };
+      // A client that gives up (or a drop) ends the session without an answer; it is no longer in progress.
+      unanswered.set(session.id, () => answer(null));
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('end', () => {
-        if (opts.dropConnectionAt === 'DATA_END') return drop(session.id);
-        if (stream.sizeExceeded) return callback(Object.assign(new Error('Message too large'), { responseCode: 552 }));
-        const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
-        mails.push({ envelope: { from, to: session.envelope.rcptTo.map((r) => r.address) }, raw: Buffer.concat(chunks) });
-        callback(null, 'Queued');
+        messagesReceived++;
+        if (opts.dropConnectionAt === 'DATA_END') {
+          answered = true;
+          unanswered.delete(session.id);
+          dataInProgress--;
+          return drop(session.id);
+        }
+        if (opts.silentAfterData) return;
+        if (stream.sizeExceeded) return answer(Object.assign(new Error('Message too large'), { responseCode: 552 }));
+        const failure = failNow('DATA_END', session);
+        if (failure) return answer(failure);
+        const accept = () => {
+          // The session ended while the server was slow: it never said it accepted the mail, so it did not.
+          if (answered) return;
+          const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
+          mails.push({ envelope: { from, to: session.envelope.rcptTo.map((r) => r.address) }, raw: Buffer.concat(chunks) });
+          answer(null, 'Queued');
+        };
+        if (opts.delayDataReplyMs) setTimeout(accept, opts.delayDataReplyMs);
+        else accept();
       });
     },
   };
@@ -111,6 +185,12 @@ export async function startTestSmtpServer(opts: TestSmtpServerOptions = {}): Pro
   return {
     port,
     mails,
+    get messagesReceived() {
+      return messagesReceived;
+    },
+    get dataInProgress() {
+      return dataInProgress;
+    },
     get connectionCount() {
       return connectionCount;
     },

@@ -2,6 +2,7 @@ import { ArgumentsHost, Catch, HttpException, type ExceptionFilter } from '@nest
 import type { ApiError, ErrorCode } from '@mailpage/contract';
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
+import { QueryFailedError } from 'typeorm';
 import { DomainError } from './domain-error';
 import { stackFrames } from './logger';
 
@@ -20,12 +21,18 @@ export class ErrorFilter implements ExceptionFilter {
     const res = ctx.getResponse<Response>();
     const req = ctx.getRequest<Request & { id?: string }>();
     const [status, body] = this.map(error, req);
-    if (status >= 500 && !(error instanceof DomainError)) {
+    if (databaseUnavailable(error)) {
+      this.logger.error({ reqId: req.id, errorType: (error as Error)?.name, code: driverCode(error) }, 'database unavailable');
+    } else if (status >= 500 && !(error instanceof DomainError)) {
       this.logger.error({ reqId: req.id, errorType: (error as Error)?.name ?? typeof error, stack: error instanceof Error && error.stack ? stackFrames(error.stack) : undefined }, 'unhandled error');
     } else {
       this.logger.info({ reqId: req.id, status, code: body.code }, 'request refused');
     }
-    if (!res.headersSent) res.status(status).json(body);
+    if (res.headersSent) return;
+    // RFC 9110 10.2.3: a 429 or 503 says when to come back (a rate limit's window, a database that is restarting).
+    const retryAfter = body.details?.retryAfterSeconds ?? (status === 503 ? DATABASE_RETRY_AFTER_SECONDS : undefined);
+    if (typeof retryAfter === 'number' && Number.isFinite(retryAfter)) res.setHeader('Retry-After', String(Math.max(1, Math.ceil(retryAfter))));
+    res.status(status).json(body);
   }
 
   private map(error: unknown, req: Request): [number, ApiError] {
@@ -36,11 +43,53 @@ export class ErrorFilter implements ExceptionFilter {
       const status = error.getStatus();
       return [status, { code: BY_STATUS[status] ?? (status >= 500 ? 'INTERNAL_ERROR' : 'VALIDATION_FAILED'), message: httpMessage(status, error, req) }];
     }
+    if (databaseUnavailable(error)) {
+      return [503, { code: 'SERVICE_UNAVAILABLE', message: "The service's database is not reachable right now. Try again in a moment." }];
+    }
     const bodyParserError = error as { type?: string; status?: number };
     if (bodyParserError?.type === 'entity.too.large') return [413, { code: 'PAYLOAD_TOO_LARGE', message: 'The request body is larger than this service accepts; send fewer or smaller files.' }];
     if (bodyParserError?.type === 'entity.parse.failed') return [400, { code: 'VALIDATION_FAILED', message: 'The request body is not valid JSON.' }];
     return [500, { code: 'INTERNAL_ERROR', message: 'Something went wrong on our side; nothing was sent. Try again, and tell the operator if it keeps happening.' }];
   }
+}
+
+const DATABASE_RETRY_AFTER_SECONDS = 5;
+
+// Driver codes that mean the database cannot be reached or is going away, not that a query was wrong.
+const DATABASE_UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'PROTOCOL_CONNECTION_LOST',
+  'PROTOCOL_SEQUENCE_TIMEOUT',
+  'ER_CON_COUNT_ERROR',
+  'ER_SERVER_SHUTDOWN',
+  'ER_CONNECTION_KILLED',
+  'SQLITE_BUSY',
+  'SQLITE_LOCKED',
+  'SQLITE_IOERR',
+  'SQLITE_CANTOPEN',
+]);
+const NOT_CONNECTED = new Set(['CannotExecuteNotConnectedError', 'ConnectionIsNotSetError', 'ConnectionNotFoundError']);
+
+/** A TypeORM/mysql2/better-sqlite3 error that says the database is unavailable (mysql2 marks these `fatal`). */
+function databaseUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (NOT_CONNECTED.has(error.name) || error.message === 'Pool is closed.') return true;
+  const driver = (error instanceof QueryFailedError ? error.driverError : error) as { code?: unknown; fatal?: unknown };
+  const code = typeof driver?.code === 'string' ? driver.code : undefined;
+  if (code && DATABASE_UNREACHABLE.has(code)) return error instanceof QueryFailedError || driver.fatal === true || code.startsWith('SQLITE_');
+  return driver?.fatal === true && (error instanceof QueryFailedError || !code);
+}
+
+function driverCode(error: unknown): string | undefined {
+  const driver = (error instanceof QueryFailedError ? error.driverError : error) as { code?: unknown };
+  return typeof driver?.code === 'string' ? driver.code : undefined;
 }
 
 function httpMessage(status: number, error: HttpException, req: Request): string {

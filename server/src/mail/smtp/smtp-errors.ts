@@ -176,12 +176,14 @@ export function mapSmtpError(err: unknown, target: SmtpErrorTarget, stage: SmtpS
     }
     if (command === 'RCPT TO' || Array.isArray(e.rejected)) {
       const rejected = Array.isArray(e.rejected) ? e.rejected.filter((a): a is string => typeof a === 'string') : undefined;
+      // The addresses are the sender's own input: naming them tells the person which one to fix.
+      const whom = rejected?.length ? `${rejected.length === 1 ? 'the recipient' : 'the recipients'} ${listAddresses(rejected)}` : undefined;
       return fail(
         'SMTP_RECIPIENT_REJECTED',
         422,
         transient
-          ? `The mail server at ${at} did not accept any of the recipients right now${replied}. Try again later.`
-          : `The mail server at ${at} refused every recipient${replied}.`,
+          ? `The mail server at ${at} did not accept ${whom ?? 'any of the recipients'} right now${replied}. Try again later.`
+          : `The mail server at ${at} refused ${whom ?? 'every recipient'}${replied}.`,
         rejected ? { rejected } : undefined,
       );
     }
@@ -210,6 +212,8 @@ export function mapSmtpError(err: unknown, target: SmtpErrorTarget, stage: SmtpS
         return fail('SMTP_TIMEOUT', 504, `The mail server at ${at} accepted the connection but did not greet in time.${hint465}`);
       case 'UPGRADE_TIMEOUT':
         return fail('SMTP_TIMEOUT', 504, `The TLS handshake with the mail server at ${at} did not finish in time.`);
+      case 'SEND_TIMEOUT':
+        return fail('SMTP_TIMEOUT', 504, `The mail server at ${at} did not finish taking the message in time.${nothingSent}`);
       default:
         return fail('SMTP_TIMEOUT', 504, `The mail server at ${at} stopped answering.${nothingSent}`);
     }
@@ -235,12 +239,28 @@ export function mapSmtpError(err: unknown, target: SmtpErrorTarget, stage: SmtpS
 
   if (code === 'EPROTOCOL') {
     if (command === 'CONN' && reply) {
-      return fail('SMTP_CONNECT_FAILED', 502, `The mail server at ${at} refused the connection${replied}.`);
+      // A 4xx greeting (usually 421) is the server saying it is busy or throttling, not that it refuses this service.
+      return fail(
+        'SMTP_CONNECT_FAILED',
+        502,
+        transient ? `The mail server at ${at} is not accepting mail right now${replied}. Try again later.${nothingSent}` : `The mail server at ${at} refused the connection${replied}.`,
+      );
     }
     return fail('SMTP_FAILED', 502, `The server at ${at} did not answer like a mail server. Check the host and port.`);
   }
 
   return fail('SMTP_FAILED', 502, `Sending through the mail server at ${at} failed${replied}.${nothingSent}`);
+}
+
+/** Adds how many attempts a send made to the error it ended with, for a person deciding whether to try again. */
+export function withAttempts(err: DomainError, attempts: number): DomainError {
+  if (attempts <= 1) return err;
+  return new DomainError(err.code, err.status, `${err.message} Tried ${attempts} times.`, { ...err.details, attempts });
+}
+
+function listAddresses(addresses: string[]): string {
+  const shown = addresses.slice(0, 5).join(', ');
+  return addresses.length > 5 ? `${shown} and ${addresses.length - 5} more` : shown;
 }
 
 function str(value: unknown): string | undefined {

@@ -38,6 +38,8 @@ function pool(opts: Partial<SmtpPoolOptions> = {}): SmtpPool {
     maxPools: 10,
     // "localhost" resolves to the loopback IPv4 address only, so the certificate is checked by name.
     resolver: async () => ['127.0.0.1'],
+    // Retrying stays on, with short waits: the retry policy itself is tested in smtp-retry.db.spec.ts.
+    retry: { baseDelayMs: 10, maxDelayMs: 20 },
     ...opts,
   });
   pools.push(p);
@@ -81,7 +83,7 @@ describe('SmtpPool against a real SMTP server', () => {
   it('delivers our exact bytes over STARTTLS with a login, and a bcc recipient only in the envelope', async () => {
     const before = tlsServer.mails.length;
     const result = await pool().send(target(tlsServer.port), { from: FROM, to: [TO, BCC] }, RAW);
-    expect(result).toEqual({ accepted: [TO, BCC], rejected: [], code: 250 });
+    expect(result).toEqual({ accepted: [TO, BCC], rejected: [], code: 250, attempts: 1 });
     expect(tlsServer.mails).toHaveLength(before + 1);
     const got = tlsServer.mails[tlsServer.mails.length - 1];
     expect(got.envelope).toEqual({ from: FROM, to: [TO, BCC] });
@@ -117,7 +119,7 @@ describe('SmtpPool against a real SMTP server', () => {
     const err = await failure(pool().send(target(port), { from: FROM, to: [TO] }, RAW));
     expect(err.code).toBe('SMTP_CONNECT_FAILED');
     expect(err.message).toBe(
-      `Could not connect to localhost:${port}: the connection was refused. Check the host and port, and that the server accepts connections from this service. The message was not sent.`,
+      `Could not connect to localhost:${port}: the connection was refused. Check the host and port, and that the server accepts connections from this service. The message was not sent. Tried 3 times.`,
     );
   });
 
@@ -144,7 +146,7 @@ describe('SmtpPool against a real SMTP server', () => {
   it('reports a recipient the server refused and delivers to the others', async () => {
     const before = tlsServer.mails.length;
     const result = await pool().send(target(tlsServer.port), { from: FROM, to: [TO, 'nobody@example.com'] }, RAW);
-    expect(result).toEqual({ accepted: [TO], rejected: ['nobody@example.com'], code: 250 });
+    expect(result).toEqual({ accepted: [TO], rejected: ['nobody@example.com'], code: 250, attempts: 1 });
     expect(tlsServer.mails[before].envelope.to).toEqual([TO]);
   });
 
