@@ -5,9 +5,11 @@ import { convert, type FormatCallback } from 'html-to-text';
 import juice from 'juice';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { badRequest } from '../common/domain-error';
-import { sanitizeStylesheet } from './css-sanitizer';
+import { mediaQueriesOnly } from './css-sanitizer';
 import { sanitizePageHtml } from './html-sanitizer';
-import { InlineImages } from './inline-images';
+import { GMAIL_CLIP_BYTES, htmlByteLength, minifyHtml } from './html-size';
+import { imageSources, InlineImages } from './inline-images';
+import { renderMacros } from './macros';
 import { mailContentType, mailFilename, mailTooLarge } from './mail-files';
 
 export interface MailFile {
@@ -21,6 +23,12 @@ export interface ComposeInput {
   title: string;
   /** Untrusted page HTML: Confluence export view, or an API client's HTML. */
   html: string;
+  /**
+   * Absolute http(s) link to the page in Confluence. Parts of the page that cannot be shown in mail (a page tree, an
+   * embedded frame, ...) are replaced by a line that links here; without it the line says "open the page in
+   * Confluence". Anything but an absolute http(s) URL counts as absent.
+   */
+  pageUrl?: string | null;
   /** May be ''. */
   subjectPrefix: string;
   from: Mailbox;
@@ -28,7 +36,10 @@ export interface ComposeInput {
   to: Mailbox[];
   /** There is no bcc here on purpose: bcc recipients live only in the SMTP envelope. */
   cc: Mailbox[];
-  /** Images the HTML refers to as `src="cid:<filename>"` or `src="<filename>"`; unreferenced ones are left out. */
+  /**
+   * Images the HTML refers to as `src="cid:<filename>"` or `src="<filename>"`; unreferenced ones are left out. PNG,
+   * JPEG, GIF, WebP, AVIF or SVG; all go out as PNG, JPEG or GIF at most 1200 px wide (see imageForMail).
+   */
   images: MailFile[];
   attachments: MailFile[];
   messageIdDomain: string;
@@ -50,14 +61,20 @@ export interface ComposedMail {
   /** `<...@messageIdDomain>` */
   messageId: string;
   subject: string;
-  /** The final HTML body: sanitised, CSS inlined, images as cid: references. */
+  /** The final HTML body: macros made static, sanitised, CSS inlined, minified, images as cid: references. */
   html: string;
   text: string;
   size: number;
+  /** Size of `html` in UTF-8 bytes. */
+  htmlBytes: number;
+  /** True when `html` is over Gmail's clipping limit (GMAIL_CLIP_BYTES): Gmail will show only its beginning. */
+  clipped: boolean;
   parts: ComposedPart[];
 }
 
 const HOST_NAME = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+
+const PAGE_CLASS = 'mailpage-page';
 
 const MONOSPACE = 'SFMono-Regular, Menlo, Consolas, "Liberation Mono", "Courier New", monospace';
 
@@ -97,6 +114,8 @@ const TEXT_OPTIONS = {
     { selector: 'a', options: { linkBrackets: ['[', ']'] as [string, string], hideLinkHrefIfSameAsText: true } },
     { selector: 'img', format: 'altText' },
     { selector: 'table', format: 'dataTable', options: { uppercaseHeaderCells: false, maxColumnWidth: 40 } },
+    // The boxes macros.ts draws for panels are tables only for Outlook's sake: in text they are plain blocks.
+    { selector: 'table.mailpage-box', format: 'block' },
     ...['h1', 'h2', 'h3', 'h4', 'h5', 'h6'].map((selector) => ({ selector, options: { uppercase: false } })),
   ],
 };
@@ -114,19 +133,26 @@ export class ComposeService {
     if (!HOST_NAME.test(input.messageIdDomain)) throw new Error('messageIdDomain is not a host name');
 
     // Base64 makes every byte 4/3 as large: refuse before sanitising, inlining and encoding what cannot fit.
-    const reserved = Math.ceil(([...images, ...attachments].reduce((sum, file) => sum + file.content.length, 0) * 4) / 3);
+    // Images are counted as they are converted (scaled down, they may well fit); attachments go out as they are.
+    const reserved = Math.ceil((attachments.reduce((sum, file) => sum + file.content.length, 0) * 4) / 3);
     if (reserved > input.maxBytes) throw mailTooLarge(reserved, input.maxBytes);
 
+    const pageHtml = renderMacros(input.html, { pageUrl: input.pageUrl ?? null });
     const inlineImages = new InlineImages(images, input.maxBytes, reserved);
-    const page = sanitizePageHtml(input.html, inlineImages.resolve);
-    const html = inlineCss(page.body, page.css);
+    await inlineImages.load(imageSources(pageHtml));
+    const page = sanitizePageHtml(pageHtml, inlineImages.resolve);
+    const styled = inlineCss(page.body, page.css);
+    // From the styled HTML, while it still has the classes the text selectors look for.
+    const text = convert(styled, TEXT_OPTIONS);
+    // The page wrapper keeps its class: a stable hook for whatever reads the HTML later (header protection does).
+    const html = minifyHtml(styled, [PAGE_CLASS]);
+    const htmlBytes = htmlByteLength(html);
 
     // Text and attribute values have "<" escaped, so only a real <img> tag matches here, not a page that quotes one.
     const referenced = new Set([...html.matchAll(/<img\s[^>]*?\bsrc="cid:([^"]*)"/g)].map((m) => m[1]));
     const inline = inlineImages.parts.filter((part) => referenced.has(part.cid));
     if (inline.length !== referenced.size) throw new Error('the composed HTML refers to an inline image that has no part');
 
-    const text = convert(html, TEXT_OPTIONS);
     const messageId = `<${randomUUID()}@${input.messageIdDomain.toLowerCase()}>`;
 
     const built = await new MailComposer({
@@ -176,6 +202,8 @@ export class ComposeService {
       html,
       text,
       size: raw.length,
+      htmlBytes,
+      clipped: htmlBytes > GMAIL_CLIP_BYTES,
       parts: [
         ...inline.map((part) => ({ filename: part.filename, contentType: part.contentType, size: part.content.length, inline: true })),
         ...attachments.map((file) => ({ filename: file.filename, contentType: file.contentType, size: file.content.length, inline: false })),
@@ -198,12 +226,12 @@ export function mailSubject(prefix: string, title: string): string {
 
 function inlineCss(body: string, pageCss: string[]): string {
   const styles = [DEFAULT_CSS, ...pageCss].map((css) => `<style>${css}</style>`).join('');
-  const document = `<!DOCTYPE html><html><head><meta charset="utf-8">${styles}</head><body><div class="mailpage-page">${body}</div></body></html>`;
+  const document = `<!DOCTYPE html><html><head><meta charset="utf-8">${styles}</head><body><div class="${PAGE_CLASS}">${body}</div></body></html>`;
   // The synchronous API only inlines <style> text; juiceResources would fetch <link>ed and url() resources.
   const inlined = juice(document, JUICE_OPTIONS);
-  // What juice keeps (media queries, pseudo-classes) it re-serialises: check it once more.
+  // What juice keeps it re-serialises: check it once more, and keep only media queries (everything else is inlined).
   return inlined.replace(/<style>([\s\S]*?)<\/style>/g, (_match, css: string) => {
-    const safe = sanitizeStylesheet(css);
+    const safe = mediaQueriesOnly(css);
     return safe ? `<style>\n${safe}\n</style>` : '';
   });
 }

@@ -1,11 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { sanitizeStyleAttribute, sanitizeStylesheet } from './css-sanitizer';
+import { mediaQueriesOnly, sanitizeStyleAttribute, sanitizeStylesheet } from './css-sanitizer';
 
 describe('page CSS', () => {
-  it('keeps ordinary declarations', () => {
+  it('keeps ordinary declarations, with strings in single quotes', () => {
     expect(sanitizeStyleAttribute('color: #333; font-family: "Segoe UI", sans-serif; margin:0 auto')).toBe(
-      'color: #333; font-family: "Segoe UI", sans-serif; margin: 0 auto',
+      "color: #333; font-family: 'Segoe UI', sans-serif; margin: 0 auto",
     );
+  });
+
+  it('drops a declaration whose double-quoted string holds a single quote', () => {
+    expect(sanitizeStyleAttribute(`color: red; font-family: "O'Brien Sans"`)).toBe('color: red');
   });
 
   it('drops a declaration that could fetch a resource, however it is spelt', () => {
@@ -46,5 +50,13 @@ describe('page CSS', () => {
 
   it('drops the rest of a stylesheet with an unclosed block instead of guessing', () => {
     expect(sanitizeStylesheet('p { color: red } div { color: blue ')).toBe('p { color: red }');
+  });
+});
+
+describe('what is left after inlining', () => {
+  it('keeps only the media queries of a stylesheet', () => {
+    expect(mediaQueriesOnly('p { color: red } a:hover { color: blue } @media (max-width: 600px) { p { font-size: 16px } } @font-face { font-family: x }')).toBe(
+      '@media (max-width: 600px) {\np { font-size: 16px }\n}',
+    );
   });
 });

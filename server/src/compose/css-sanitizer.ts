@@ -24,6 +24,14 @@ export function sanitizeStylesheet(css: string): string {
   return sanitizeRules(stripComments(css), 0);
 }
 
+/**
+ * Only the safe `@media` blocks of a stylesheet: what is left in a `<style>` after every other rule has been
+ * inlined. Pseudo-class rules (`a:hover`) and the like are dropped: most mail clients ignore them, and they cost bytes.
+ */
+export function mediaQueriesOnly(css: string): string {
+  return sanitizeRules(stripComments(css), 0, true);
+}
+
 function stripComments(css: string): string {
   return css.replace(/\/\*[\s\S]*?(?:\*\/|$)/g, '');
 }
@@ -36,12 +44,14 @@ function sanitizeDeclarations(block: string): string {
     const property = declaration.slice(0, colon).trim();
     const value = declaration.slice(colon + 1).replace(/\s+/g, ' ').trim();
     if (!PROPERTY.test(property) || !value || DANGEROUS.test(declaration) || !balanced(value)) continue;
-    kept.push(`${property.toLowerCase()}: ${value}`);
+    const quoted = singleQuoted(value);
+    if (quoted === null) continue;
+    kept.push(`${property.toLowerCase()}: ${quoted}`);
   }
   return kept.join('; ');
 }
 
-function sanitizeRules(css: string, depth: number): string {
+function sanitizeRules(css: string, depth: number, mediaOnly = false): string {
   const out: string[] = [];
   let i = 0;
   while (i < css.length) {
@@ -63,7 +73,7 @@ function sanitizeRules(css: string, depth: number): string {
       }
       continue;
     }
-    if (!prelude || UNSAFE_SELECTOR.test(prelude)) continue;
+    if (mediaOnly || !prelude || UNSAFE_SELECTOR.test(prelude)) continue;
     const declarations = sanitizeDeclarations(body);
     if (declarations) out.push(`${prelude} { ${declarations} }`);
   }
@@ -106,6 +116,29 @@ function splitOutside(block: string, separator: string): string[] {
   }
   parts.push(block.slice(start));
   return parts;
+}
+
+/**
+ * The value with its strings in single quotes, or null when a double-quoted string holds a single quote (without
+ * backslashes, which are refused, it cannot be written in single quotes). juice 11 throws on an element that both
+ * matches a stylesheet rule and has a double quote in its style attribute; this keeps every quote single.
+ */
+function singleQuoted(value: string): string | null {
+  let out = '';
+  let quote = '';
+  for (const c of value) {
+    if (quote) {
+      if (c === quote) {
+        quote = '';
+        out += "'";
+      } else if (c === "'") return null;
+      else out += c;
+    } else if (c === '"') {
+      quote = c;
+      out += "'";
+    } else out += c;
+  }
+  return out;
 }
 
 /** Quotes closed and parentheses balanced; anything else is a declaration a browser would read differently. */

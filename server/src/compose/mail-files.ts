@@ -34,22 +34,38 @@ export function mailContentType(contentType: unknown): string {
   return value;
 }
 
-export type ImageType = 'image/png' | 'image/jpeg' | 'image/gif' | 'image/webp';
+/** An image type the composer reads. Only PNG, JPEG and GIF go out as they are; the others are converted first. */
+export type ImageType = 'image/png' | 'image/jpeg' | 'image/gif' | 'image/webp' | 'image/avif' | 'image/svg+xml';
 
 export const IMAGE_EXTENSIONS: Record<ImageType, string> = {
   'image/png': 'png',
   'image/jpeg': 'jpg',
   'image/gif': 'gif',
   'image/webp': 'webp',
+  'image/avif': 'avif',
+  'image/svg+xml': 'svg',
 };
 
-/** The raster type the bytes really are, by their magic number; null for anything else (SVG, HTML, ...). */
+const SVG_START = /^(?:\s|<\?xml[^>]{0,200}\?>|<!--[\s\S]{0,2000}?-->|<!doctype[^>[]{0,200}(?:\[[\s\S]{0,4000}?\])?\s*>)*<(?:[a-z][\w-]*:)?svg[\s>]/i;
+
+/** The image type the bytes really are, by their magic number (SVG: by its root element); null for anything else. */
 export function sniffImageType(bytes: Buffer): ImageType | null {
   const starts = (signature: number[], at = 0) => bytes.length >= at + signature.length && signature.every((b, i) => bytes[at + i] === b);
   if (starts([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) return 'image/png';
   if (starts([0xff, 0xd8, 0xff])) return 'image/jpeg';
   if (starts([0x47, 0x49, 0x46, 0x38]) && (bytes[4] === 0x37 || bytes[4] === 0x39) && bytes[5] === 0x61) return 'image/gif';
   if (starts([0x52, 0x49, 0x46, 0x46]) && starts([0x57, 0x45, 0x42, 0x50], 8)) return 'image/webp';
+  // ISO BMFF: a `ftyp` box whose major or a compatible brand is AVIF (ISO/IEC 23000-22).
+  if (starts([0x66, 0x74, 0x79, 0x70], 4)) {
+    const boxSize = Math.min(bytes.readUInt32BE(0), bytes.length, 256);
+    for (let at = 8; at + 4 <= boxSize; at += 4) {
+      if (at === 12) continue; // minor version, not a brand
+      const brand = bytes.toString('latin1', at, at + 4);
+      if (brand === 'avif' || brand === 'avis') return 'image/avif';
+    }
+    return null;
+  }
+  if (SVG_START.test(bytes.subarray(0, 8192).toString('utf8').replace(/^\uFEFF/, ''))) return 'image/svg+xml';
   return null;
 }
 

@@ -157,6 +157,23 @@ const ARCHITECTURE_PNG = makePng(48, 32, (x, y) => [40 + x * 4, 80 + y * 4, 200]
 const LOGO_PNG = makePng(16, 16, (x, y) => ((x >> 2) + (y >> 2)) % 2 ? [0, 82, 204] : [255, 255, 255]);
 const SYSTEM_DIAGRAM_PNG = makePng(64, 40, (x, y) => (x % 16 < 2 || y % 10 < 2 ? [23, 43, 77] : [222, 235, 255]));
 
+/** A small flow diagram as Confluence users upload it from draw.io or Illustrator: SVG, which mail clients do not show. */
+const FLOW_SVG = Buffer.from(
+  [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    '<svg xmlns="http://www.w3.org/2000/svg" width="360" height="90" viewBox="0 0 360 90">',
+    '<rect width="360" height="90" fill="#ffffff"/>',
+    '<g font-family="DejaVu Sans, Arial, sans-serif" font-size="14" text-anchor="middle">',
+    '<rect x="10" y="25" width="90" height="40" rx="6" fill="#deebff" stroke="#0052cc"/><text x="55" y="50">Write</text>',
+    '<rect x="135" y="25" width="90" height="40" rx="6" fill="#fffae6" stroke="#ff991f"/><text x="180" y="50">Review</text>',
+    '<rect x="260" y="25" width="90" height="40" rx="6" fill="#e3fcef" stroke="#00875a"/><text x="305" y="50">Ship</text>',
+    '</g>',
+    '<path d="M100 45 H131 M225 45 H256" stroke="#172b4d" stroke-width="2"/>',
+    '<path d="M131 40 L135 45 L131 50 Z M256 40 L260 45 L256 50 Z" fill="#172b4d"/>',
+    '</svg>',
+  ].join('\n'),
+);
+
 const CREATED = '2024-05-29T08:00:00.000Z';
 const MODIFIED = 1717000000000;
 
@@ -170,6 +187,8 @@ export const DEMO_ATTACHMENTS: DemoAttachment[] = [
   attachment(163848, '163845', 'handbook.pdf', 'application/pdf', makePdf('Mailpage demo handbook')),
   attachment(163849, '163845', 'checklist.txt', 'text/plain', Buffer.from('Release checklist\n\n1. Read the release notes.\n2. Build.\n3. Ship.\n')),
   attachment(163851, '163850', 'changes.txt', 'text/plain', Buffer.from('2.0: pages can be sent as mail.\n1.0: first release.\n')),
+  attachment(163861, '163860', 'release-flow.svg', 'image/svg+xml', FLOW_SVG),
+  attachment(163862, '163860', 'meeting-notes.txt', 'text/plain', Buffer.from('Release review, 3 June: go.\n')),
   attachment(196614, '196613', 'system-diagram.png', 'image/png', SYSTEM_DIAGRAM_PNG),
   attachment(196615, '196613', 'runbook.txt', 'text/plain', Buffer.from('When the pager goes off: look at the dashboard, then the logs.\n')),
   attachment(196621, '196620', 'plans.txt', 'text/plain', Buffer.from('Only Bob may read this.\n')),
@@ -241,6 +260,82 @@ export const DEMO_PAGES: DemoPage[] = [
         '<h1 id="Releasenotes-Releasenotes">Release notes</h1>',
         '<ul><li><p><strong>2.0</strong>: pages can be sent as mail.</p></li><li><p><strong>1.0</strong>: first release.</p></li></ul>',
         '<p>See <a href="/wiki/spaces/DOCS/pages/163845/Getting+started" data-linked-resource-id="163845" data-linked-resource-type="page">Getting started</a>.</p>',
+      ].join('\n'),
+  },
+  {
+    id: '163860',
+    spaceId: '163841',
+    title: 'Macro gallery',
+    parentId: '163845',
+    authorId: 'alice',
+    createdAt: CREATED,
+    version: 4,
+    restrictedTo: null,
+    storage:
+      '<ac:structured-macro ac:name="toc" ac:schema-version="1" />' +
+      '<h1>Macro gallery</h1><p>Status: <ac:structured-macro ac:name="status" ac:schema-version="1"><ac:parameter ac:name="colour">Green</ac:parameter><ac:parameter ac:name="title">Approved</ac:parameter></ac:structured-macro></p>' +
+      '<ac:structured-macro ac:name="info" ac:schema-version="1"><ac:rich-text-body><p>The staging site is rebuilt every night at 02:00.</p></ac:rich-text-body></ac:structured-macro>' +
+      '<ac:structured-macro ac:name="expand" ac:schema-version="1"><ac:parameter ac:name="title">Rollback steps</ac:parameter><ac:rich-text-body><ol><li><p>Stop the workers.</p></li></ol></ac:rich-text-body></ac:structured-macro>',
+    // The export view as Confluence Cloud renders these macros (class names, data-macro-* attributes, the browser-side
+    // parts that stay empty: the table of contents and the page tree are filled in by script).
+    exportView: (base) =>
+      [
+        '<div class="toc-macro client-side-toc-macro conf-macro output-block" data-headerelements="H1,H2,H3,H4,H5,H6,H7" data-hasbody="false" data-macro-id="6f1c2b8e-3d4a-4b1e-9c55-0d2f7a9e1b01" data-macro-name="toc"> </div>',
+        '<h1 id="Macrogallery-Macrogallery">Macro gallery</h1>',
+        '<p>Every macro the team uses, on one page. Page status: ' +
+          '<span class="status-macro aui-lozenge aui-lozenge-visual-refresh aui-lozenge-success conf-macro output-inline" data-hasbody="false" data-macro-id="0a9b7c51-1c7d-4e0e-8a8c-4f3e2d1c0b02" data-macro-name="status">Approved</span> ' +
+          '<span class="status-macro aui-lozenge aui-lozenge-visual-refresh aui-lozenge-current conf-macro output-inline" data-hasbody="false" data-macro-id="0a9b7c51-1c7d-4e0e-8a8c-4f3e2d1c0b03" data-macro-name="status">In review</span> ' +
+          '<span class="status-macro aui-lozenge aui-lozenge-visual-refresh aui-lozenge-error conf-macro output-inline" data-hasbody="false" data-macro-id="0a9b7c51-1c7d-4e0e-8a8c-4f3e2d1c0b04" data-macro-name="status">Blocked</span> ' +
+          '<span class="status-macro aui-lozenge aui-lozenge-visual-refresh conf-macro output-inline" data-hasbody="false" data-macro-id="0a9b7c51-1c7d-4e0e-8a8c-4f3e2d1c0b05" data-macro-name="status">Draft</span></p>',
+        '<h2 id="Macrogallery-Panels">Panels</h2>',
+        '<div class="confluence-information-macro confluence-information-macro-information conf-macro output-block" data-hasbody="true" data-macro-id="7d3e9f10-2b4c-4a5d-8e6f-1a2b3c4d5e06" data-macro-name="info">' +
+          '<span class="aui-icon aui-icon-small aui-iconfont-info confluence-information-macro-icon"> </span>' +
+          '<div class="confluence-information-macro-body"><p>The staging site is rebuilt every night at 02:00.</p></div></div>',
+        '<div class="confluence-information-macro confluence-information-macro-note conf-macro output-block" data-hasbody="true" data-macro-id="7d3e9f10-2b4c-4a5d-8e6f-1a2b3c4d5e07" data-macro-name="note">' +
+          '<p class="title">Before you deploy</p><span class="aui-icon aui-icon-small aui-iconfont-warning confluence-information-macro-icon"> </span>' +
+          '<div class="confluence-information-macro-body"><p>Tell the on-call engineer in the releases channel.</p></div></div>',
+        '<div class="confluence-information-macro confluence-information-macro-warning conf-macro output-block" data-hasbody="true" data-macro-id="7d3e9f10-2b4c-4a5d-8e6f-1a2b3c4d5e08" data-macro-name="warning">' +
+          '<span class="aui-icon aui-icon-small aui-iconfont-error confluence-information-macro-icon"> </span>' +
+          '<div class="confluence-information-macro-body"><p>Never run the migration twice against production.</p></div></div>',
+        '<div class="confluence-information-macro confluence-information-macro-tip conf-macro output-block" data-hasbody="true" data-macro-id="7d3e9f10-2b4c-4a5d-8e6f-1a2b3c4d5e09" data-macro-name="tip">' +
+          '<span class="aui-icon aui-icon-small aui-iconfont-approve confluence-information-macro-icon"> </span>' +
+          '<div class="confluence-information-macro-body"><p>Add <code>--dry-run</code> to preview the changes first.</p></div></div>',
+        '<div class="panel conf-macro output-block" style="background-color: #EAE6FF;border-color: #998DD9;border-width: 1px;" data-hasbody="true" data-macro-id="7d3e9f10-2b4c-4a5d-8e6f-1a2b3c4d5e10" data-macro-name="panel">' +
+          '<div class="panelHeader" style="border-bottom-width: 1px;border-bottom-color: #998DD9;background-color: #C0B6F2;"><b>Release owners</b></div>' +
+          '<div class="panelContent" style="background-color: #EAE6FF;"><p>Alice Writer and Bob Reader share the release duty this quarter.</p></div></div>',
+        '<h2 id="Macrogallery-Code">Code</h2>',
+        '<div class="code panel pdl conf-macro output-block" style="border-width: 1px;" data-hasbody="true" data-macro-id="9e8d7c6b-5a49-4382-9171-605f4e3d2c11" data-macro-name="code">' +
+          '<div class="codeHeader panelHeader pdl" style="border-bottom-width: 1px;"><b>deploy.sh</b></div><div class="codeContent panelContent pdl">' +
+          '<pre class="syntaxhighlighter-pre" data-syntaxhighlighter-params="brush: bash; gutter: false; theme: Confluence" data-theme="Confluence">#!/usr/bin/env bash\nset -euo pipefail\n./migrate --dry-run &amp;&amp; ./migrate\necho "Deployed $(git rev-parse --short HEAD)"</pre></div></div>',
+        '<div class="code panel pdl conf-macro output-block" style="border-width: 1px;" data-hasbody="true" data-macro-id="9e8d7c6b-5a49-4382-9171-605f4e3d2c12" data-macro-name="code"><div class="codeContent panelContent pdl">' +
+          '<pre class="syntaxhighlighter-pre" data-syntaxhighlighter-params="brush: java; gutter: true; theme: Midnight" data-theme="Midnight">public final class Greeter {\n    String greet(String name) {\n        return "Hello, " + name + "!";\n    }\n}</pre></div></div>',
+        '<h2 id="Macrogallery-Expandandtabs">Expand and tabs</h2>',
+        '<div id="expander-1406327612" class="expand-container conf-macro output-block" data-hasbody="true" data-macro-id="b1c2d3e4-f5a6-4b7c-8d9e-0f1a2b3c4d13" data-macro-name="expand">' +
+          '<div id="expander-control-1406327612" class="expand-control" aria-expanded="false"><span class="expand-icon aui-icon aui-icon-small aui-iconfont-chevron-right">&nbsp;</span><span class="expand-control-text conf-macro-render">Rollback steps</span></div>' +
+          '<div id="expander-content-1406327612" class="expand-content expand-hidden"><ol><li><p>Stop the workers.</p></li><li><p>Restore last night&rsquo;s snapshot.</p></li></ol></div></div>',
+        '<div class="conf-macro output-block" data-hasbody="true" data-macro-id="c2d3e4f5-a6b7-4c8d-9e0f-1a2b3c4d5e14" data-macro-name="ui-tabs">' +
+          '<div class="aui-tabs horizontal-tabs" data-aui-responsive="true" role="application"><ul class="tabs-menu">' +
+          '<li class="menu-item active-tab"><a href="#tab-1406327615"><strong>Linux</strong></a></li><li class="menu-item"><a href="#tab-1406327616"><strong>macOS</strong></a></li></ul>' +
+          '<div class="tabs-pane active-pane" id="tab-1406327615" name="Linux"><p>Install the package with <code>apt install mailpage</code>.</p></div>' +
+          '<div class="tabs-pane" id="tab-1406327616" name="macOS"><p>Install the package with <code>brew install mailpage</code>.</p></div></div></div>',
+        '<h2 id="Macrogallery-Jiraandfiles">Jira and files</h2>',
+        '<p>Tracked in <span class="jira-issue conf-macro output-block" data-jira-key="DOCS-42" data-client-id="SINGLE_5aa69414_163860_alice" data-hasbody="false" data-macro-id="d3e4f5a6-b7c8-4d9e-8f0a-1b2c3d4e5f15" data-macro-name="jira">' +
+          '<a href="https://jira.example.com/browse/DOCS-42?src=confmacro" class="jira-issue-key"><img class="icon" src="https://jira.example.com/secure/viewavatar?size=xsmall&amp;avatarId=10318&amp;avatarType=issuetype">DOCS-42</a> - ' +
+          '<span class="summary">Send Confluence pages as mail</span> <span class="aui-lozenge aui-lozenge-subtle aui-lozenge-current jira-macro-single-issue-export-pdf">In Progress</span></span>.</p>',
+        `<p>${embeddedImage(base, att('att163861'), { alt: 'Release flow: write, review, ship' })}</p>`,
+        '<div class="plugin_attachments_container"><div class="plugin_attachments_table_container">' +
+          '<fieldset class="hidden"><input type="hidden" class="plugin_attachments_macro_render_param" name="pageId" value="163860"><input type="hidden" name="outputType" value="display"></fieldset>' +
+          '<table class="attachments aui"><thead><tr><th class="expand-column attachment-summary-toggle">&nbsp;</th><th class="filename-column">File</th><th class="modified-column">Modified</th></tr></thead><tbody>' +
+          `<tr id="attachment-163861" class="attachment-row" data-attachment-id="163861" data-attachment-idx="1"><td class="attachment-summary-toggle"><span class="icon icon-section-closed"></span></td><td class="filename-column"><span class="icon icon-file-image" title="Image">Image</span> <a class="filename" href="${base}/download/attachments/163860/release-flow.svg?api=v2" title="release-flow.svg" data-type="image/svg+xml" data-linked-resource-container-id="163860">release-flow.svg</a></td><td class="attachment-created modified-column"><span>May 29, 2024</span> by <a class="url fn confluence-userlink" data-account-id="alice" href="${base}/people/alice">Alice Writer</a></td></tr>` +
+          '<tr class="attachment-summary attachment-summary-163861 hidden" data-attachment-id="163861" data-attachment-idx="1"><td class="attachment-summary-toggle"></td><td class="attachment-details-wrapper" colspan="2"><div class="attachment-labels">Labels</div><div class="labels-section">No labels</div></td></tr>' +
+          `<tr id="attachment-163862" class="attachment-row" data-attachment-id="163862" data-attachment-idx="2"><td class="attachment-summary-toggle"><span class="icon icon-section-closed"></span></td><td class="filename-column"><span class="icon icon-file-text" title="Text File">Text File</span> <a class="filename" href="${base}/download/attachments/163860/meeting-notes.txt?api=v2" title="meeting-notes.txt" data-type="text/plain" data-linked-resource-container-id="163860">meeting-notes.txt</a></td><td class="attachment-created modified-column"><span>May 29, 2024</span> by <a class="url fn confluence-userlink" data-account-id="alice" href="${base}/people/alice">Alice Writer</a></td></tr>` +
+          '</tbody></table></div>' +
+          '<div class="plugin_attachments_upload_container"><form class="plugin_attachments_uploadform aui" method="POST" enctype="multipart/form-data" action="/wiki/pages/doattachfile.action?pageId=163860"><input type="hidden" name="atl_token" value="demo-token"><input type="file" name="file_0" class="ignore-inline-attach"><input type="submit" class="aui-button" value="Attach"></form></div>' +
+          `<div><a href="${base}/pages/downloadallattachments.action?pageId=163860" class="download-all-link" title="Download all the latest versions of attachments on this page as single zip file.">Download All</a></div></div>`,
+        '<h2 id="Macrogallery-Pagetree">Page tree</h2>',
+        '<div class="plugin_pagetree conf-macro output-block" data-hasbody="false" data-macro-id="e4f5a6b7-c8d9-4e0f-9a1b-2c3d4e5f6a16" data-macro-name="pagetree">' +
+          '<ul role="list" aria-busy="true" class="plugin_pagetree_children_list plugin_pagetree_children_list_noleftspace"><div class="plugin_pagetree_children"></div></ul>' +
+          '<fieldset class="hidden"><input type="hidden" name="treeId" value=""><input type="hidden" name="treeRequestId" value="/wiki/plugins/pagetree/naturalchildren.action?decorator=none&amp;excerpt=false&amp;sort=position&amp;reverse=false&amp;disableLinks=false&amp;expandCurrent=true"><input type="hidden" name="treePageId" value="163860"><input type="hidden" name="spaceKey" value="DOCS"><input type="hidden" name="i18n-pagetree.loading" value="Loading..."></fieldset></div>',
       ].join('\n'),
   },
   {
