@@ -28,7 +28,12 @@ export default tseslint.config(
     },
   },
   {
-    files: ['scripts/**/*.mjs', 'test/**/*.ts', '**/*.spec.ts'],
+    files: ['scripts/**/*.mjs', 'bench/**/*.{mjs,cjs,js}', 'test/**/*.ts', '**/*.spec.ts'],
     rules: { 'no-console': 'off' },
+  },
+  {
+    // The benchmark preloads a CommonJS hook into the server process.
+    files: ['bench/**/*.cjs'],
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
 );

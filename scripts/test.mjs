@@ -2,27 +2,47 @@
 // Runs every suite (unit, service, end-to-end) and ends with one line: "N passed, N failed, N skipped".
 // The end-to-end suites start the built server, so the server is built first.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 
 const out = 'test-output';
 mkdirSync(out, { recursive: true });
 const run = (cmd, args) => spawnSync(cmd, args, { stdio: 'inherit', env: process.env }).status ?? 1;
 
-if (run('npm', ['run', '--silent', 'build']) !== 0) {
+if (run('npm', ['run', '--silent', 'build']) !== 0 || run('npm', ['run', '--silent', 'build:client']) !== 0) {
   console.error('The build failed; no tests were run.');
   console.log('0 passed, 1 failed, 0 skipped');
   process.exit(1);
 }
 
-const suites = [{ name: 'server', args: ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${out}/server.json`, ...process.argv.slice(2)] }];
+// Static checks count as one test each: the types of every file (tests included) and the lint rules.
+const checks = [
+  { name: 'typecheck', cmd: 'npx', args: ['tsc', '-p', 'tsconfig.json', '--noEmit'] },
+  { name: 'lint', cmd: 'npx', args: ['eslint', '.'] },
+];
+
+// The client's component tests (Angular's Vitest builder) write test-output/client.json; the root Vitest run holds the
+// unit, service, end-to-end and browser suites and writes test-output/server.json.
+const suites = [
+  { name: 'client', cmd: 'npm', args: ['run', '--silent', 'test:client'] },
+  { name: 'server', cmd: 'npx', args: ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${out}/server.json`, ...process.argv.slice(2)] },
+];
 
 let passed = 0;
 let failed = 0;
 let skipped = 0;
 let exit = 0;
+for (const check of checks) {
+  if (run(check.cmd, check.args) === 0) passed += 1;
+  else {
+    console.error(`Check ${check.name} failed.`);
+    failed += 1;
+    exit = 1;
+  }
+}
 for (const suite of suites) {
   const file = `${out}/${suite.name}.json`;
-  const status = run('npx', suite.args);
+  rmSync(file, { force: true });
+  const status = run(suite.cmd, suite.args);
   if (!existsSync(file)) {
     console.error(`Suite ${suite.name} produced no report (exit ${status}).`);
     failed += 1;

@@ -9,6 +9,10 @@ import { AuthGuard } from './auth/auth.guard';
 import { ForgeTokenVerifier } from './auth/forge-token.verifier';
 import { ErrorFilter } from './common/error.filter';
 import { ComposeService } from './compose/compose.service';
+import { MailCryptoService } from './crypto/mail-crypto.service';
+import { EncryptionService } from './keys/encryption.service';
+import { KeysController } from './keys/keys.controller';
+import { KeysService } from './keys/keys.service';
 import { AppConfig } from './config/app-config';
 import { CoreModule } from './config/config.module';
 import { ConfluenceClient } from './confluence/confluence.client';
@@ -19,7 +23,11 @@ import { Lifecycle } from './health/lifecycle-state';
 import { MailController } from './mail/mail.controller';
 import { MailService } from './mail/mail.service';
 import { SendLedger } from './mail/send-ledger';
+import { DkimSigner } from './mail/dkim';
+import { RATE_LIMIT_OPTIONS, RateLimitService } from './mail/rate-limit.service';
+import { OAuth2Tokens } from './mail/smtp/oauth2-tokens';
 import { SMTP_POOL_OPTIONS, SmtpPool } from './mail/smtp/smtp-pool.service';
+import { ProvidedQuota } from './settings/provided-quota.service';
 import { PermissionsController } from './permissions/permissions.controller';
 import { PermissionsService } from './permissions/permissions.service';
 import { MailSettingsController } from './settings/mail-settings.controller';
@@ -45,7 +53,7 @@ export class AppModule {
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         ...(config.mode === 'local' ? [(require('./local/local.module') as typeof import('./local/local.module')).LocalModule] : []),
       ],
-      controllers: [HealthController, LifecycleController, MailSettingsController, MailController, PermissionsController, AuditController, ConfluenceController],
+      controllers: [HealthController, LifecycleController, MailSettingsController, MailController, PermissionsController, AuditController, ConfluenceController, KeysController],
       providers: [
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useValue: new ErrorFilter(logger) },
@@ -57,6 +65,8 @@ export class AppModule {
             greetingTimeoutMs: config.smtp.greetingTimeoutMs,
             socketTimeoutMs: config.smtp.socketTimeoutMs,
             maxPools: config.smtp.poolSize,
+            // Retries always end before a send would answer 202.
+            retry: { deadlineMs: Math.max(0, Math.min(15_000, config.sendSyncTimeoutMs - 5_000)) },
           },
         },
         ForgeTokenVerifier,
@@ -70,6 +80,14 @@ export class AppModule {
         MailService,
         PermissionsService,
         AuditService,
+        MailCryptoService,
+        KeysService,
+        EncryptionService,
+        OAuth2Tokens,
+        ProvidedQuota,
+        DkimSigner,
+        { provide: RATE_LIMIT_OPTIONS, useValue: config.rateLimits },
+        RateLimitService,
       ],
     };
   }

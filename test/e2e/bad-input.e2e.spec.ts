@@ -62,10 +62,10 @@ describe('bad input to POST /api/mail/send', () => {
   it('refuses malformed JSON and a malformed multipart body', async () => {
     const bad = await fetch(`${server.url}/api/mail/send`, { method: 'POST', headers: { ...bearer(server.localToken), 'content-type': 'application/json' }, body: '{"title":' });
     expect(bad.status).toBe(400);
-    expect((await bad.json()).message).toMatch(/not valid JSON/);
+    expect(((await bad.json()) as { message: string }).message).toMatch(/not valid JSON/);
     const multipart = await fetch(`${server.url}/api/mail/send`, { method: 'POST', headers: { ...bearer(server.localToken), 'content-type': 'multipart/form-data; boundary=xyz' }, body: '--xyz\r\nContent-Disposition: form-data; name="title"\r\n\r\nunterminated' });
     expect(multipart.status).toBe(400);
-    expect((await multipart.json()).code).toBe('VALIDATION_FAILED');
+    expect(((await multipart.json()) as { code: string }).code).toBe("VALIDATION_FAILED");
   });
 
   it('refuses an Idempotency-Key with characters outside the allowed set', async () => {

@@ -56,6 +56,15 @@ export interface SendStatusView {
 }
 
 export interface PreviewResult {
+  /** Per recipient: whether a usable PGP key / S/MIME certificate is on file. */
+  keyStatus: import('./keys').RecipientKeyStatus[];
+  /** How the mail would be protected with the chosen `encryption` and the site's policy. */
+  encryption: 'none' | 'pgp' | 'smime';
+  /** Why the chosen encryption cannot be met (the send would be refused with this sentence). */
+  encryptionProblem?: string;
+  /** Size of the HTML part in bytes, and whether it is over Gmail's clipping limit (about 102 kB). */
+  htmlBytes: number;
+  clipped: boolean;
   subject: string;
   html: string;
   text: string;

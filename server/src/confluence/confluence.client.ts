@@ -40,6 +40,8 @@ export interface PageForMail {
   /** Export view; this site's images point at `cid:<filename>` of `images`, relative links are absolute. */
   html: string;
   images: MailFile[];
+  /** Absolute link to the page in Confluence (`_links.base` + `_links.webui`), for "open the page" links; null if unknown. */
+  pageUrl: string | null;
 }
 
 interface V1User {
@@ -216,7 +218,7 @@ export class ConfluenceClient {
    */
   async getPageForMail(auth: AuthContext, pageId: string, opts: { maxBytes: number }): Promise<PageForMail> {
     checkPageId(pageId);
-    const page = await this.getJson<{ id?: string; title?: string; spaceId?: string; body?: { export_view?: { value?: string } }; _links?: { base?: string } }>(
+    const page = await this.getJson<{ id?: string; title?: string; spaceId?: string; body?: { export_view?: { value?: string } }; _links?: { base?: string; webui?: string } }>(
       auth,
       'user',
       `/wiki/api/v2/pages/${pageId}?body-format=export_view`,
@@ -226,7 +228,9 @@ export class ConfluenceClient {
     const site = siteBase(page._links?.base, auth.siteUrl);
     const source = page.body?.export_view?.value ?? '';
     const { html, images } = await this.embedImages(auth, source, site, opts.maxBytes);
-    return { id: page.id ?? pageId, title: page.title ?? '', spaceKey, html, images };
+    const webui = page._links?.webui;
+    const pageUrl = site && webui && webui.startsWith('/') ? `${site.href.replace(/\/+$/, '')}${webui}` : null;
+    return { id: page.id ?? pageId, title: page.title ?? '', spaceKey, html, images, pageUrl };
   }
 
   /** The page's attachments (v2, following the cursor of the `Link` header), as the user sees them. */

@@ -5,8 +5,11 @@ import type { AppConfig } from '../config/app-config';
 import { ENTITIES } from './entities';
 import { Initial1764000000000 } from './migrations/1764000000000-initial';
 import { Permissions1764000100000 } from './migrations/1764000100000-permissions';
+import { Keys1764000200000 } from './migrations/1764000200000-keys';
+import { RateLimits1764000300000 } from './migrations/1764000300000-rate-limits';
+import { OAuth21764000400000 } from './migrations/1764000400000-oauth2';
 
-export const MIGRATIONS = [Initial1764000000000, Permissions1764000100000];
+export const MIGRATIONS = [Initial1764000000000, Permissions1764000100000, Keys1764000200000, RateLimits1764000300000, OAuth21764000400000];
 
 /** One place that turns configuration into TypeORM options; the schema always comes from migrations. */
 export function dataSourceOptions(db: AppConfig['database']): DataSourceOptions {

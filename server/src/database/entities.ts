@@ -87,13 +87,41 @@ export class MailSettingsEntity {
   security!: 'tls' | 'starttls' | 'none' | null;
 
   @Column({ name: 'auth_type', type: 'varchar', length: 16 })
-  authType!: 'password' | 'none';
+  authType!: 'password' | 'none' | 'oauth2';
 
   @Column({ type: 'varchar', length: 320, nullable: true })
   username!: string | null;
 
   @Column({ name: 'password_sealed', type: 'text', nullable: true })
   passwordSealed!: string | null;
+
+  // OAuth2 (auth_type "oauth2"): `username` holds the mailbox the token is for (the XOAUTH2 user).
+  @Column({ name: 'oauth2_provider', type: 'varchar', length: 16, nullable: true })
+  oauth2Provider!: 'microsoft' | 'google' | null;
+
+  @Column({ name: 'oauth2_credential', type: 'varchar', length: 32, nullable: true })
+  oauth2Credential!: 'client-secret' | 'service-account' | 'refresh-token' | null;
+
+  /** Microsoft: the directory (tenant) id or domain. */
+  @Column({ name: 'oauth2_tenant_id', type: 'varchar', length: 253, nullable: true })
+  oauth2TenantId!: string | null;
+
+  /** Microsoft: the application id; Google: the OAuth client id, or the service account's client_email. */
+  @Column({ name: 'oauth2_client_id', type: 'varchar', length: 320, nullable: true })
+  oauth2ClientId!: string | null;
+
+  /** Google service account: the key's private_key_id (the `kid` of the signed assertion). */
+  @Column({ name: 'oauth2_key_id', type: 'varchar', length: 128, nullable: true })
+  oauth2KeyId!: string | null;
+
+  @Column({ name: 'oauth2_client_secret_sealed', type: 'text', nullable: true })
+  oauth2ClientSecretSealed!: string | null;
+
+  @Column({ name: 'oauth2_private_key_sealed', type: 'text', nullable: true })
+  oauth2PrivateKeySealed!: string | null;
+
+  @Column({ name: 'oauth2_refresh_token_sealed', type: 'text', nullable: true })
+  oauth2RefreshTokenSealed!: string | null;
 
   /** Bumped on every save: part of the SMTP pool key, so a change never reuses an old connection. */
   @Column({ type: 'int' })
@@ -168,4 +196,118 @@ export class SendEntity {
   finishedAt!: Date | null;
 }
 
-export const ENTITIES = [TenantEntity, MailSettingsEntity, SendEntity, GlobalPermissionsEntity, SpacePermissionsEntity];
+/** Recipients a tenant sent to through the operator's provided relay on one UTC day: a counter, nothing else. */
+@Entity('provided_quota')
+export class ProvidedQuotaEntity {
+  @PrimaryColumn({ name: 'tenant_id', type: 'varchar', length: 64 })
+  tenantId!: string;
+
+  /** YYYY-MM-DD (UTC). */
+  @PrimaryColumn({ type: 'varchar', length: 10 })
+  day!: string;
+
+  @Column({ type: 'int' })
+  recipients!: number;
+}
+
+/** A public PGP key or S/MIME certificate for one address: uploaded by its user, or by a site admin for an external address. */
+@Entity('public_keys')
+@Index('uq_public_keys_email_kind', ['tenantId', 'email', 'kind'], { unique: true })
+export class PublicKeyEntity {
+  @PrimaryColumn({ type: 'varchar', length: 36 })
+  id!: string;
+
+  @Column({ name: 'tenant_id', type: 'varchar', length: 64 })
+  tenantId!: string;
+
+  /** The Confluence user who uploaded it; null for a key a site admin added for an external address. */
+  @Column({ name: 'account_id', type: 'varchar', length: 128, nullable: true })
+  accountId!: string | null;
+
+  @Column({ type: 'varchar', length: 320 })
+  email!: string;
+
+  @Column({ type: 'varchar', length: 8 })
+  kind!: 'pgp' | 'smime';
+
+  @Column({ type: 'varchar', length: 128 })
+  fingerprint!: string;
+
+  /** Armored public key or PEM certificate: public material. */
+  @Column({ name: 'key_text', type: 'text' })
+  keyText!: string;
+
+  /** JSON: algorithm, bits, emails, created, expires. */
+  @Column({ type: 'text' })
+  meta!: string;
+
+  @Column({ name: 'uploaded_at', type: 'datetime', precision: 3 })
+  uploadedAt!: Date;
+}
+
+/** A site's encryption policy and its signing keys; private keys and passphrases are sealed by SecretBox. */
+@Entity('encryption_settings')
+export class EncryptionSettingsEntity {
+  @PrimaryColumn({ name: 'tenant_id', type: 'varchar', length: 64 })
+  tenantId!: string;
+
+  @Column({ type: 'varchar', length: 16 })
+  policy!: 'off' | 'opportunistic' | 'required';
+
+  @Column({ type: 'varchar', length: 8 })
+  preferred!: 'pgp' | 'smime';
+
+  @Column({ type: 'boolean' })
+  sign!: boolean;
+
+  @Column({ name: 'protected_subject', type: 'varchar', length: 255 })
+  protectedSubject!: string;
+
+  @Column({ name: 'pgp_key_sealed', type: 'text', nullable: true })
+  pgpKeySealed!: string | null;
+
+  @Column({ name: 'pgp_passphrase_sealed', type: 'text', nullable: true })
+  pgpPassphraseSealed!: string | null;
+
+  @Column({ name: 'pgp_meta', type: 'text', nullable: true })
+  pgpMeta!: string | null;
+
+  @Column({ name: 'smime_p12_sealed', type: 'text', nullable: true })
+  smimeP12Sealed!: string | null;
+
+  @Column({ name: 'smime_password_sealed', type: 'text', nullable: true })
+  smimePasswordSealed!: string | null;
+
+  @Column({ name: 'smime_meta', type: 'text', nullable: true })
+  smimeMeta!: string | null;
+
+  @Column({ name: 'updated_at', type: 'datetime', precision: 3 })
+  updatedAt!: Date;
+}
+
+/** bigint columns come back from mysql2 as strings; these hold epoch seconds, well inside a double's exact range. */
+const epochSeconds = { to: (v: number) => v, from: (v: string | number) => Number(v) };
+
+/**
+ * Fixed-window send counters shared by every node (RateLimitService). The key is a hash of what is limited (user or
+ * tenant), so the table holds no ids; a row is deleted some time after its window ends.
+ */
+@Entity('rate_limits')
+@Index('ix_rate_limits_expires', ['expiresAt'])
+export class RateLimitEntity {
+  @PrimaryColumn({ name: 'limit_key', type: 'varchar', length: 64 })
+  key!: string;
+
+  /** Epoch seconds at which the window starts (a multiple of its length). */
+  @PrimaryColumn({ name: 'window_start', type: 'bigint', transformer: epochSeconds })
+  windowStart!: number;
+
+  @Column({ type: 'int' })
+  count!: number;
+
+  /** Epoch seconds after which the row is no longer needed. */
+  @Column({ name: 'expires_at', type: 'bigint', transformer: epochSeconds })
+  expiresAt!: number;
+}
+
+export const ENTITIES = [PublicKeyEntity, EncryptionSettingsEntity, TenantEntity, MailSettingsEntity, SendEntity, GlobalPermissionsEntity, SpacePermissionsEntity, ProvidedQuotaEntity, RateLimitEntity];

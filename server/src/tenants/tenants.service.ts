@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { LRUCache } from 'lru-cache';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock';
-import { GlobalPermissionsEntity, MailSettingsEntity, SendEntity, SpacePermissionsEntity, TenantEntity } from '../database/entities';
+import { EncryptionSettingsEntity, GlobalPermissionsEntity, ProvidedQuotaEntity, PublicKeyEntity, MailSettingsEntity, SendEntity, SpacePermissionsEntity, TenantEntity } from '../database/entities';
 
 const TOUCH_INTERVAL_MS = 60 * 60 * 1000;
 
@@ -48,6 +48,9 @@ export class TenantsService {
       await m.delete(MailSettingsEntity, { tenantId: id });
       await m.delete(GlobalPermissionsEntity, { tenantId: id });
       await m.delete(SpacePermissionsEntity, { tenantId: id });
+      await m.delete(PublicKeyEntity, { tenantId: id });
+      await m.delete(EncryptionSettingsEntity, { tenantId: id });
+      await m.delete(ProvidedQuotaEntity, { tenantId: id });
       await m.delete(TenantEntity, { id });
     });
     this.recent.delete(id);
