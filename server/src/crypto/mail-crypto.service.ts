@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
+import { LRUCache } from 'lru-cache';
 import { Clock } from '../common/clock';
 import { DomainError } from '../common/domain-error';
 import {
@@ -63,6 +65,13 @@ type Signer = { kind: 'pgp'; signer: pgp.PgpSigner } | { kind: 'smime'; signer: 
  */
 @Injectable()
 export class MailCryptoService {
+  /**
+   * Unlocked PGP signing keys, by a hash of (key, passphrase), for a few minutes: unlocking derives the passphrase
+   * hash (S2K) on every use otherwise, the largest cost of a signed send (docs/BENCHMARKS.md). openpgp still refuses
+   * to sign with a key that has expired meanwhile.
+   */
+  private readonly pgpSigners = new LRUCache<string, Promise<pgp.PgpSigner>>({ max: 200, ttl: 5 * 60_000 });
+
   constructor(private readonly clock: Clock) {}
 
   /**
@@ -138,8 +147,20 @@ export class MailCryptoService {
     }
     if (material.method !== options.method) throw new Error(`a ${material.method} signer cannot sign ${options.method} mail`);
     return material.method === 'pgp'
-      ? { kind: 'pgp', signer: await pgp.loadSigner(material.armoredKey, material.passphrase, now) }
+      ? { kind: 'pgp', signer: await this.pgpSigner(material.armoredKey, material.passphrase, now) }
       : { kind: 'smime', signer: smime.loadSigner(material.p12, material.password, now) };
+  }
+
+  private pgpSigner(armored: string, passphrase: string, now: Date): Promise<pgp.PgpSigner> {
+    const id = createHash('sha256').update(armored).update('\u0000').update(passphrase).digest('hex');
+    let signer = this.pgpSigners.get(id);
+    if (!signer) {
+      signer = pgp.loadSigner(armored, passphrase, now);
+      // A failure (wrong passphrase, expired key) is not remembered: the next send tries again and says why.
+      signer.catch(() => this.pgpSigners.delete(id));
+      this.pgpSigners.set(id, signer);
+    }
+    return signer;
   }
 
   private async recipientKeys(options: ProtectOptions, addresses: string[], now: Date): Promise<Map<string, RecipientKey>> {
