@@ -2,7 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient, bearer } from '../support/api';
 import { startServer, type RunningServer } from '../support/server';
 
-/** Bad input gets a clear 4xx naming what is wrong, and nothing reaches the mail server. */
+/**
+ * Bad input gets a clear 4xx naming what is wrong, and nothing reaches the mail server. The full corpus (header
+ * fields, addresses, sizes, multipart, content, TLS, headers, logs) is in test/e2e/hardening/.
+ */
 describe('bad input to POST /api/mail/send', () => {
   let server: RunningServer;
   let api: ReturnType<typeof apiClient>;

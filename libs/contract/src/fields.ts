@@ -35,7 +35,8 @@ export function mailboxAddress(field: string) {
   });
 }
 
+/** Input echoed in an error message: controls, direction overrides and invisible characters become U+FFFD, so the sentence reads as written. */
 export function truncate(v: string, n = 80): string {
-  const clean = v.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '\uFFFD');
+  const clean = v.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\u200b-\u200f\ufeff\u00ad]/g, '\uFFFD');
   return clean.length > n ? `${clean.slice(0, n)}…` : clean;
 }
