@@ -5,3 +5,5 @@
  */
 export type * from '../../libs/contract/src/index';
 export { formatMailbox, headerSafetyProblem, parseMailbox } from '../../libs/contract/src/address';
+export { forbiddenCssConstruct, FOOTER_PLACEHOLDERS } from '../../libs/contract/src/css-rules';
+export { normaliseDomainEntry } from '../../libs/contract/src/domains';

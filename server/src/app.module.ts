@@ -34,6 +34,12 @@ import { MailSettingsController } from './settings/mail-settings.controller';
 import { MailSettingsService } from './settings/mail-settings.service';
 import { MailVerifyService } from './settings/mail-verify.service';
 import { LifecycleController } from './tenants/lifecycle.controller';
+import { MetricsModule } from './metrics/metrics.module';
+import { OpenApiModule } from './openapi/openapi.module';
+import { LayoutController } from './layout/layout.controller';
+import { MailLayoutService } from './layout/layout.service';
+import { RecipientPolicyService } from './recipients/recipient-policy.service';
+import { RecipientsController } from './recipients/recipients.controller';
 import { TenantsModule } from './tenants/tenants.module';
 
 @Module({})
@@ -45,6 +51,8 @@ export class AppModule {
         CoreModule.forRoot(config, logger),
         DatabaseModule,
         TenantsModule,
+        MetricsModule.forRoot(config),
+        OpenApiModule,
         MulterModule.register({
           storage: memoryStorage(),
           limits: { fileSize: config.limits.maxMailBytes + 1, files: 200, fields: 1000, fieldSize: config.limits.maxRequestBytes, parts: 1200 },
@@ -53,7 +61,7 @@ export class AppModule {
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         ...(config.mode === 'local' ? [(require('./local/local.module') as typeof import('./local/local.module')).LocalModule] : []),
       ],
-      controllers: [HealthController, LifecycleController, MailSettingsController, MailController, PermissionsController, AuditController, ConfluenceController, KeysController],
+      controllers: [HealthController, LifecycleController, MailSettingsController, MailController, PermissionsController, AuditController, ConfluenceController, KeysController, LayoutController, RecipientsController],
       providers: [
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useValue: new ErrorFilter(logger) },
@@ -88,6 +96,8 @@ export class AppModule {
         DkimSigner,
         { provide: RATE_LIMIT_OPTIONS, useValue: config.rateLimits },
         RateLimitService,
+        MailLayoutService,
+        RecipientPolicyService,
       ],
     };
   }

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { resolve } from 'node:path';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -11,6 +12,7 @@ import { AppModule } from './app.module';
 import { AppConfig, ConfigError, loadConfig } from './config/app-config';
 import { createLogger, PinoNestLogger } from './common/logger';
 import { Lifecycle } from './health/lifecycle-state';
+import { MetricsService } from './metrics/metrics.service';
 
 /** The Angular build (npm run build:client). */
 export const CLIENT_DIR = resolve(__dirname, '../../../client/dist/mailpage/browser');
@@ -23,8 +25,9 @@ export async function createApp(config: AppConfig, logger: Logger): Promise<Nest
   app.disable('x-powered-by');
   // First of all middleware: shutdown waits for the requests it counts before the HTTP server closes.
   app.use(app.get(Lifecycle).countRequests);
+  app.use(app.get(MetricsService).httpMiddleware);
   app.set('trust proxy', config.mode === 'production' ? 1 : false);
-  app.use(helmet({ hsts: config.mode === 'production' }));
+  app.use(securityHeaders(config));
   app.use(
     pinoHttp({
       logger,
@@ -56,6 +59,43 @@ export async function createApp(config: AppConfig, logger: Logger): Promise<Nest
   // could be lost).
   app.enableShutdownHooks([], { useProcessExit: true });
   return app;
+}
+
+/**
+ * helmet's headers everywhere, HSTS in production (local mode is plain HTTP), and two Content-Security-Policies: JSON
+ * under /api loads nothing and is framed by nothing; the Angular app (local mode) loads only its own scripts and
+ * styles, its inline styles (Angular's component styles, the style attributes of the mail it previews), and data:
+ * images (the preview's inline images). Inside Confluence, Forge serves the app with the manifest's policy instead.
+ */
+export function securityHeaders(config: Pick<AppConfig, 'mode'>): (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void {
+  const production = config.mode === 'production';
+  const strictTransportSecurity = production ? { maxAge: 31_536_000, includeSubDomains: true } : false;
+  const api = helmet({
+    strictTransportSecurity,
+    contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+    xFrameOptions: { action: 'deny' },
+  });
+  const app = helmet({
+    strictTransportSecurity,
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        baseUri: ["'self'"],
+        scriptSrc: ["'self'"],
+        scriptSrcAttr: ["'none'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        fontSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'self'"],
+        objectSrc: ["'none'"],
+        ...(production ? { upgradeInsecureRequests: [] } : {}),
+      },
+    },
+  });
+  return (req, res, next) => (/^\/api(?:[/?]|$)/.test(req.url ?? '') ? api : app)(req, res, next);
 }
 
 async function main(): Promise<void> {

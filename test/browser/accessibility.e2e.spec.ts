@@ -45,6 +45,19 @@ const SCREENS: Screen[] = [
   },
   { name: 'admin-mail', path: '/#/admin/mail', ready: 'form[data-mail-settings]' },
   { name: 'admin-permissions', path: '/#/admin/permissions', ready: 'form[data-permissions], mp-permissions-form .banner' },
+  { name: 'admin-recipients', path: '/#/admin/recipients', ready: 'form[data-recipient-rules]' },
+  {
+    name: 'admin-layout',
+    path: '/#/admin/layout',
+    ready: 'form[data-layout]',
+    // With the live preview of the sample page shown, and a CSS problem named as it is typed.
+    prepare: async (page) => {
+      await page.getByLabel('Header text').fill('Acme Documentation');
+      await page.locator('[data-layout-preview] iframe').waitFor({ timeout: 30_000 });
+      await page.getByLabel('Custom CSS').fill('@import "x.css";');
+      await page.locator('mp-layout-form .field-error').waitFor();
+    },
+  },
   { name: 'admin-encryption', path: '/#/admin/encryption', ready: 'form[data-encryption], mp-encryption-form .banner' },
   { name: 'admin-audit', path: '/#/admin/audit', ready: 'table[data-audit], mp-audit-log .empty, mp-audit-log .banner' },
   {
@@ -57,7 +70,14 @@ const SCREENS: Screen[] = [
       await page.locator('[data-outbox-mail] iframe').waitFor({ timeout: 10_000 });
     },
   },
-  { name: 'space-settings', path: '/#/space/DOCS', ready: 'form[data-space-permissions], mp-space-settings .banner' },
+  {
+    name: 'space-settings',
+    path: '/#/space/DOCS',
+    ready: 'form[data-space-permissions], mp-space-settings .banner',
+    prepare: async (page) => {
+      await page.locator('form[data-space-mail], mp-space-mail-form .banner').first().waitFor();
+    },
+  },
   { name: 'my-keys', path: '/#/keys', ready: 'mp-my-keys .section, mp-my-keys .banner' },
 ];
 

@@ -110,6 +110,34 @@ export function serviceAccountKeyProblem(text: string): string | null {
   return null;
 }
 
+/** Largest PEM accepted for `server.tlsCa`. */
+export const MAX_TLS_CA_BYTES = 64 * 1024;
+
+/**
+ * A CA certificate (PEM) to trust for the custom server, besides the public ones: for an on-premises server whose
+ * certificate a private CA issued. Omit it to keep the saved one (same host), `null` to remove it. The shape is
+ * checked here; the server reads the certificate itself (one CA certificate, valid now).
+ */
+const tlsCa = z
+  .string({ message: 'server.tlsCa must be the text of a PEM certificate' })
+  .max(MAX_TLS_CA_BYTES, `server.tlsCa is longer than ${MAX_TLS_CA_BYTES / 1024} kB; upload only the CA certificate`)
+  .superRefine((v, ctx) => {
+    const problem = tlsCaShapeProblem(v);
+    if (problem) ctx.addIssue({ code: 'custom', message: `server.tlsCa ${problem}` });
+  })
+  .nullable()
+  .optional();
+
+/** Why a text is not one PEM certificate, or null. A private key is named as such: it must never be uploaded. */
+export function tlsCaShapeProblem(text: string): string | null {
+  if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text)) return 'holds a private key; upload only the CA certificate (its private key must never leave the CA)';
+  const [first, ...more] = text.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+  if (!first) return 'is not a PEM certificate (it must start with -----BEGIN CERTIFICATE-----)';
+  if (more.length) return `holds ${more.length + 1} certificates; upload only the one CA certificate that issued the server's certificate (or its chain)`;
+  if (text.replace(first, '').trim()) return 'has text outside the PEM certificate; upload only the certificate';
+  return null;
+}
+
 const customServer = z.strictObject({
   mode: z.literal('custom'),
   host: z
@@ -121,6 +149,7 @@ const customServer = z.strictObject({
   port: z.number().int('server.port must be a whole number').min(1).max(65535),
   security: z.enum(SMTP_SECURITY, { message: 'server.security must be one of tls, starttls, none' }),
   auth: smtpAuthSchema.default({ type: 'none' }),
+  tlsCa,
 });
 
 const providedServer = z.strictObject({ mode: z.literal('provided') });
@@ -173,6 +202,11 @@ export interface MailSettingsView {
         port: number;
         security: SmtpSecurity;
         auth: SmtpAuthView;
+        /** Whether a CA certificate to trust is saved (server.tlsCa); it is public, but only what names it is shown. */
+        tlsCaSet: boolean;
+        /** The saved CA's subject, e.g. "CN=Example Corp Root CA, O=Example Corp", and when it expires (ISO 8601). */
+        tlsCaSubject: string | null;
+        tlsCaExpiresAt: string | null;
       }
     | { mode: 'provided' };
   providedRelay: ProvidedRelayView;

@@ -379,3 +379,65 @@ describe('SMTP safety of the raw message', () => {
     expect(text).toContain('a\nb\nc\nd');
   });
 });
+
+describe('the site layout and the personal message', () => {
+  const layout = (over: Partial<NonNullable<ComposeInput['layout']>> = {}): NonNullable<ComposeInput['layout']> => ({
+    headerText: 'Acme Docs',
+    logo: { filename: 'logo', contentType: 'image/png', content: PNG },
+    footerTemplate: 'Sent by {sender} from {page} ({space}) on {date}. {link}',
+    css: 'h1 { color: #ff5630; } .mailpage-footer { color: #6b778c; }',
+    includePageLink: true,
+    ...over,
+  });
+
+  it('sends the logo as an inline CID part the header shows', async () => {
+    const { received, html } = await send({ html: '<h1>Plan</h1>', layout: layout() });
+    const parts = received.attachments.filter((a) => a.disposition === 'inline');
+    expect(parts).toHaveLength(1);
+    expect(parts[0].mimeType).toBe('image/png');
+    expect(bytesOf(parts[0].content).equals(PNG)).toBe(true);
+    expect(cidsIn(html)).toEqual([parts[0].contentId!.replace(/^<|>$/g, '')]);
+    expect(html.indexOf('Acme Docs')).toBeLessThan(html.indexOf('Plan'));
+  });
+
+  it('fills the footer placeholders, escaped, and links back to the page', async () => {
+    const { html, text } = await send({
+      title: 'Plan <Q3>',
+      html: '<p>Body</p>',
+      pageUrl: 'https://acme.atlassian.net/wiki/spaces/DOCS/pages/1/Plan',
+      layout: layout(),
+      senderName: 'Ann & Bo',
+      spaceKey: 'DOCS',
+      date: new Date('2026-11-01T10:00:00Z'),
+    });
+    expect(text.replace(/\s+/g, ' ')).toContain('Sent by Ann & Bo from Plan <Q3> (DOCS) on 1 November 2026. https://acme.atlassian.net/wiki/spaces/DOCS/pages/1/Plan');
+    expect(html).toContain('Ann &amp; Bo');
+    expect(html).toContain('Plan &lt;Q3&gt;');
+    expect(html).toContain('>Open this page in Confluence</a>');
+    expect(html.indexOf('Body')).toBeLessThan(html.indexOf('Sent by'));
+  });
+
+  it('inlines the site CSS after the defaults, and drops what could fetch anything', async () => {
+    const { html } = await send({ html: '<h1>Title</h1>', layout: layout({ css: 'h1 { color: #ff5630; background: url(https://evil.example/t.png); } p { color: #123456 }' }) });
+    expect(html).toMatch(/<h1[^>]*style="[^"]*color: ?#ff5630/);
+    expect(html).not.toContain('evil.example');
+  });
+
+  it('shows the personal message above the page, escaped, with its line breaks', async () => {
+    const { html, text } = await send({ html: '<p>Page body</p>', message: 'Hi <b>team</b>,\nplease read & reply.' });
+    expect(html).toContain('Hi &lt;b&gt;team&lt;/b&gt;,<br>please read &amp; reply.');
+    expect(html).not.toContain('<b>team</b>');
+    expect(text.indexOf('please read & reply.')).toBeLessThan(text.indexOf('Page body'));
+  });
+
+  it('builds one body into several messages, each with its own recipients and Message-ID', async () => {
+    const rendered = await service.render(input({ html: '<p>Shared</p>', layout: layout() }));
+    const a = await service.build(rendered, { ...input(), to: [{ address: 'a@example.com' }], cc: [] });
+    const b = await service.build(rendered, { ...input(), to: [{ address: 'b@example.com' }], cc: [] });
+    const [pa, pb] = await Promise.all([PostalMime.parse(a.raw), PostalMime.parse(b.raw)]);
+    expect(pa.to?.map((x) => x.address)).toEqual(['a@example.com']);
+    expect(pb.to?.map((x) => x.address)).toEqual(['b@example.com']);
+    expect(a.messageId).not.toBe(b.messageId);
+    expect(pa.html).toBe(pb.html);
+  });
+});

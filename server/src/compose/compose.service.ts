@@ -5,11 +5,12 @@ import { convert, type FormatCallback } from 'html-to-text';
 import juice from 'juice';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { badRequest } from '../common/domain-error';
-import { mediaQueriesOnly } from './css-sanitizer';
+import { mediaQueriesOnly, sanitizeStylesheet } from './css-sanitizer';
 import { sanitizePageHtml } from './html-sanitizer';
 import { GMAIL_CLIP_BYTES, htmlByteLength, minifyHtml } from './html-size';
-import { imageSources, InlineImages } from './inline-images';
+import { imageSources, InlineImages, type InlinePart } from './inline-images';
 import { renderMacros } from './macros';
+import { FRAME_CSS, frameHtml } from './mail-frame';
 import { mailContentType, mailFilename, mailTooLarge } from './mail-files';
 
 export interface MailFile {
@@ -46,6 +47,38 @@ export interface ComposeInput {
   /** Limit on the size of the final raw message, in bytes. */
   maxBytes: number;
   date?: Date;
+  /** The site's layout around the page; absent: the page alone. */
+  layout?: ComposeLayout;
+  /** The sender's personal message, plain text, shown above the page. */
+  message?: string | null;
+  /** For the footer's {sender} and {space}. */
+  senderName?: string;
+  spaceKey?: string | null;
+}
+
+/** A site's mail layout as the composer uses it (see MailLayoutService). */
+export interface ComposeLayout {
+  headerText: string;
+  /** PNG or JPEG, sent as an inline (CID) part. */
+  logo: MailFile | null;
+  footerTemplate: string;
+  /** Already refused for forbidden constructs when saved; sanitised again here and inlined after the defaults. */
+  css: string;
+  includePageLink: boolean;
+}
+
+/** The headers of one message; the body (`RenderedMail`) can be shared by several messages with different headers. */
+export type MessageHeaders = Pick<ComposeInput, 'from' | 'replyTo' | 'to' | 'cc' | 'messageIdDomain' | 'maxBytes' | 'date'>;
+
+/** Everything of a mail but its headers: composed once, built into one message per recipient group. */
+export interface RenderedMail {
+  subject: string;
+  html: string;
+  text: string;
+  htmlBytes: number;
+  clipped: boolean;
+  inline: InlinePart[];
+  attachments: MailFile[];
 }
 
 export interface ComposedPart {
@@ -75,6 +108,10 @@ export interface ComposedMail {
 const HOST_NAME = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/i;
 
 const PAGE_CLASS = 'mailpage-page';
+
+/** The site logo's part name: not a name Confluence gives an attachment image of the page. */
+const LOGO_NAME_PNG = 'mailpage-site-logo.png';
+const LOGO_NAME_JPEG = 'mailpage-site-logo.jpg';
 
 const MONOSPACE = 'SFMono-Regular, Menlo, Consolas, "Liberation Mono", "Courier New", monospace';
 
@@ -127,21 +164,41 @@ const TEXT_OPTIONS = {
 @Injectable()
 export class ComposeService {
   async compose(input: ComposeInput): Promise<ComposedMail> {
-    const images = input.images.map((file, i) => checkedFile(file, `images[${i}]`, `image-${i + 1}`));
+    return this.build(await this.render(input), input);
+  }
+
+  /** Sanitises, styles and converts the page (and the layout around it): the work every message of a send shares. */
+  async render(input: ComposeInput): Promise<RenderedMail> {
+    const layout = input.layout;
+    const logo = layout?.logo ? { ...layout.logo, filename: layout.logo.contentType === 'image/jpeg' ? LOGO_NAME_JPEG : LOGO_NAME_PNG } : null;
+    // The logo first: an upload of the page with the same name cannot take its place.
+    const images = [...(logo ? [logo] : []), ...input.images].map((file, i) => checkedFile(file, `images[${i}]`, `image-${i + 1}`));
     const attachments = input.attachments.map((file, i) => checkedFile(file, `attachments[${i}]`, `attachment-${i + 1}`));
     const subject = mailSubject(input.subjectPrefix, input.title);
-    if (!HOST_NAME.test(input.messageIdDomain)) throw new Error('messageIdDomain is not a host name');
 
     // Base64 makes every byte 4/3 as large: refuse before sanitising, inlining and encoding what cannot fit.
     // Images are counted as they are converted (scaled down, they may well fit); attachments go out as they are.
     const reserved = Math.ceil((attachments.reduce((sum, file) => sum + file.content.length, 0) * 4) / 3);
     if (reserved > input.maxBytes) throw mailTooLarge(reserved, input.maxBytes);
 
-    const pageHtml = renderMacros(input.html, { pageUrl: input.pageUrl ?? null });
+    const pageUrl = input.pageUrl ?? null;
+    const pageHtml = renderMacros(input.html, { pageUrl });
+    const frame = frameHtml({
+      headerText: layout?.headerText ?? '',
+      logoSrc: logo ? `cid:${logo.filename}` : null,
+      message: input.message ?? null,
+      footerTemplate: layout?.footerTemplate ?? '',
+      includePageLink: layout?.includePageLink ?? false,
+      values: { sender: input.senderName ?? '', page: input.title, space: input.spaceKey ?? '', link: pageUrl, date: input.date ?? new Date() },
+    });
     const inlineImages = new InlineImages(images, input.maxBytes, reserved);
-    await inlineImages.load(imageSources(pageHtml));
+    await inlineImages.load([...(logo ? [`cid:${logo.filename}`] : []), ...imageSources(pageHtml)]);
     const page = sanitizePageHtml(pageHtml, inlineImages.resolve);
-    const styled = inlineCss(page.body, page.css);
+    // The frame is built from escaped values; it goes through the same sanitiser all the same.
+    const before = frame.before ? sanitizePageHtml(frame.before, inlineImages.resolve).body : '';
+    const after = frame.after ? sanitizePageHtml(frame.after, inlineImages.resolve).body : '';
+    const siteCss = layout?.css ? sanitizeStylesheet(layout.css) : '';
+    const styled = inlineCss(`${before}${page.body}${after}`, [...(before || after ? [FRAME_CSS] : []), ...page.css, ...(siteCss ? [siteCss] : [])]);
     // From the styled HTML, while it still has the classes the text selectors look for.
     const text = convert(styled, TEXT_OPTIONS);
     // The page wrapper keeps its class: a stable hook for whatever reads the HTML later (header protection does).
@@ -152,21 +209,26 @@ export class ComposeService {
     const referenced = new Set([...html.matchAll(/<img\s[^>]*?\bsrc="cid:([^"]*)"/g)].map((m) => m[1]));
     const inline = inlineImages.parts.filter((part) => referenced.has(part.cid));
     if (inline.length !== referenced.size) throw new Error('the composed HTML refers to an inline image that has no part');
+    return { subject, html, text, htmlBytes, clipped: htmlBytes > GMAIL_CLIP_BYTES, inline, attachments };
+  }
 
-    const messageId = `<${randomUUID()}@${input.messageIdDomain.toLowerCase()}>`;
+  /** One RFC 5322 message of a rendered mail, with its own headers and Message-ID. MAIL_TOO_LARGE over `maxBytes`. */
+  async build(r: RenderedMail, h: MessageHeaders): Promise<ComposedMail> {
+    if (!HOST_NAME.test(h.messageIdDomain)) throw new Error('messageIdDomain is not a host name');
+    const messageId = `<${randomUUID()}@${h.messageIdDomain.toLowerCase()}>`;
 
     const built = await new MailComposer({
-      from: input.from,
-      to: input.to.length ? input.to : undefined,
-      cc: input.cc.length ? input.cc : undefined,
-      replyTo: input.replyTo,
-      subject,
+      from: h.from,
+      to: h.to.length ? h.to : undefined,
+      cc: h.cc.length ? h.cc : undefined,
+      replyTo: h.replyTo,
+      subject: r.subject,
       messageId,
-      date: input.date ?? new Date(),
-      text: withLf(text),
-      html: withLf(html),
+      date: h.date ?? new Date(),
+      text: withLf(r.text),
+      html: withLf(r.html),
       attachments: [
-        ...inline.map((part) => ({
+        ...r.inline.map((part) => ({
           filename: part.filename,
           content: part.content,
           contentType: part.contentType,
@@ -174,7 +236,7 @@ export class ComposeService {
           contentDisposition: 'inline',
           contentTransferEncoding: 'base64',
         })),
-        ...attachments.map((file) => ({
+        ...r.attachments.map((file) => ({
           filename: file.filename,
           content: file.content,
           contentType: file.contentType,
@@ -194,19 +256,19 @@ export class ComposeService {
       .build();
     const raw = smtpSafe(built);
 
-    if (raw.length > input.maxBytes) throw mailTooLarge(raw.length, input.maxBytes);
+    if (raw.length > h.maxBytes) throw mailTooLarge(raw.length, h.maxBytes);
     return {
       raw,
       messageId,
-      subject,
-      html,
-      text,
+      subject: r.subject,
+      html: r.html,
+      text: r.text,
       size: raw.length,
-      htmlBytes,
-      clipped: htmlBytes > GMAIL_CLIP_BYTES,
+      htmlBytes: r.htmlBytes,
+      clipped: r.clipped,
       parts: [
-        ...inline.map((part) => ({ filename: part.filename, contentType: part.contentType, size: part.content.length, inline: true })),
-        ...attachments.map((file) => ({ filename: file.filename, contentType: file.contentType, size: file.content.length, inline: false })),
+        ...r.inline.map((part) => ({ filename: part.filename, contentType: part.contentType, size: part.content.length, inline: true })),
+        ...r.attachments.map((file) => ({ filename: file.filename, contentType: file.contentType, size: file.content.length, inline: false })),
       ],
     };
   }

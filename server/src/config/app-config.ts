@@ -67,6 +67,11 @@ export abstract class AppConfig {
   abstract readonly dkim: DkimConfig | null;
   /** Token endpoints for OAuth2 SMTP logins (overridable so tests can play the identity provider). */
   abstract readonly oauth2: { microsoftAuthorityHost: string; googleTokenUrl: string };
+  /**
+   * Prometheus metrics: a listener of their own on `host:port` (port 0: none). With a token, every /metrics request
+   * needs `Authorization: Bearer <token>`, and the main port serves /metrics too.
+   */
+  abstract readonly metrics: { port: number; host: string; token: string | null };
 }
 
 const bool = (def: boolean) =>
@@ -128,7 +133,16 @@ const envSchema = z.object({
   DKIM_PRIVATE_KEY_FILE: z.string().optional(),
   MICROSOFT_AUTHORITY_HOST: z.string().optional(),
   GOOGLE_TOKEN_URL: z.string().optional(),
+  METRICS_PORT: int(9464, 0, 65535),
+  METRICS_HOST: z.string().optional(),
+  METRICS_TOKEN: z
+    .string()
+    .optional()
+    .refine((v) => !v || /^[\x21-\x7e]{16,512}$/.test(v), 'must be 16 to 512 visible characters without spaces (openssl rand -hex 32)'),
 });
+
+/** Every variable the configuration reads (for the checks that README, .env.example and docker-compose.yml list them). */
+export const ENV_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -200,6 +214,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
   const dkim = parseDkim(e, provided, problems);
   const microsoftAuthorityHost = tokenEndpoint('MICROSOFT_AUTHORITY_HOST', e.MICROSOFT_AUTHORITY_HOST ?? MICROSOFT_AUTHORITY_HOST, true, problems);
   const googleTokenUrl = tokenEndpoint('GOOGLE_TOKEN_URL', e.GOOGLE_TOKEN_URL ?? GOOGLE_TOKEN_URL, false, problems);
+  if (e.METRICS_PORT !== 0 && e.METRICS_PORT === e.PORT) problems.push(`METRICS_PORT: must differ from PORT (${e.PORT}); 0 turns the metrics listener off`);
 
   if (problems.length) throw new ConfigError(problems);
 
@@ -237,6 +252,11 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     provided,
     dkim,
     oauth2: { microsoftAuthorityHost, googleTokenUrl },
+    metrics: {
+      port: e.METRICS_PORT,
+      host: e.METRICS_HOST?.trim() || (production ? '0.0.0.0' : '127.0.0.1'),
+      token: e.METRICS_TOKEN || null,
+    },
   };
 }
 

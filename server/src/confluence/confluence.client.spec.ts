@@ -79,6 +79,37 @@ describe('ConfluenceClient against the sandbox (real HTTP)', () => {
     });
   });
 
+  describe('group members', () => {
+    it('finds a group by name, and says null for one that does not exist', async () => {
+      const auth = authFor(sandbox, 'alice');
+      expect(await client.findGroup(auth, 'writers')).toEqual({ id: expect.stringMatching(/^[0-9a-f-]{36}$/), name: 'writers' });
+      expect(await client.findGroup(auth, 'nobody-has-this')).toBeNull();
+      expect(sandbox.requests.every((r) => r.as === 'user')).toBe(true);
+    });
+
+    it('reads every member across pages of 200, by group id, with hidden addresses as null', async () => {
+      const ids = Array.from({ length: 250 }, (_, i) => `m${String(i).padStart(3, '0')}`);
+      for (const id of ids) sandbox.addUser({ accountId: id, displayName: `Member ${id}`, email: id === 'm007' ? null : undefined });
+      sandbox.setGroupMembers('big-team', ids);
+      const auth = authFor(sandbox, 'alice');
+      const group = (await client.findGroup(auth, 'big-team'))!;
+      sandbox.clearRequests();
+      const members = await client.groupMembers(auth, group.id, 10_000);
+      expect(members.map((m) => m.accountId)).toEqual(ids);
+      expect(members.find((m) => m.accountId === 'm007')?.email).toBeNull();
+      expect(members.find((m) => m.accountId === 'm008')?.email).toBe('m008@example.com');
+      const pages = sandbox.requests.filter((r) => r.path.endsWith('/membersByGroupId'));
+      expect(pages.map((r) => new URLSearchParams(r.query).get('start'))).toEqual(['0', '200']);
+      expect(await client.groupMemberCount(auth, group.id)).toBe(250);
+      // Reading stops at the most a send may hold.
+      expect(await client.groupMembers(auth, group.id, 120)).toHaveLength(120);
+    });
+
+    it('searches groups by part of the name', async () => {
+      expect(await client.searchGroups(authFor(sandbox, 'alice'), 'WRIT')).toEqual(['writers']);
+    });
+  });
+
   describe('space admin', () => {
     it.each([
       ['alice', 'DOCS', true],

@@ -1,9 +1,11 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
 import type { AuthContext } from '../auth/auth-context';
 import { badRequest, DomainError } from '../common/domain-error';
 import type { MailFile } from '../compose/compose.service';
 import { formatSize } from '../compose/mail-files';
+import { confluenceEndpoint } from '../metrics/confluence-endpoint';
+import { MetricsService } from '../metrics/metrics.service';
 import { findTags, isRelativeUrl, rewriteTags, type FoundTag } from './export-html';
 
 const TIMEOUT_MS = 10_000;
@@ -12,6 +14,8 @@ const CACHE_TTL_MS = 60_000;
 const SPACE_KEY_TTL_MS = 10 * 60_000;
 const MAX_LIST_PAGES = 50;
 const GROUPS_PAGE = 200;
+/** 100 pages of 200: a group of 20 000 members, far more than a send may hold. */
+const MAX_GROUP_PAGES = 100;
 const ATTACHMENTS_PAGE = 250;
 const USER_SEARCH_LIMIT = 20;
 const IMAGE_DOWNLOADS_AT_ONCE = 3;
@@ -93,6 +97,8 @@ export class ConfluenceClient {
   private readonly groupsCache = new LRUCache<string, string[]>({ max: 10_000, ttl: CACHE_TTL_MS });
   /** Space id to key: not secret, rarely changes, asked for on every send. */
   private readonly spaceKeyCache = new LRUCache<string, string>({ max: 10_000, ttl: SPACE_KEY_TTL_MS });
+
+  constructor(@Optional() private readonly metrics?: MetricsService) {}
 
   async isSiteAdmin(auth: AuthContext): Promise<boolean> {
     const key = `${auth.tenantId}:${auth.accountId}`;
@@ -198,6 +204,11 @@ export class ConfluenceClient {
   async resolveEmail(auth: AuthContext, accountId: string): Promise<string | null> {
     const user = await this.getJson<V1User>(auth, 'user', `/wiki/rest/api/user?${new URLSearchParams({ accountId })}`, 'No Confluence user has that account id.');
     if (user.email) return user.email;
+    return this.appEmail(auth, accountId);
+  }
+
+  /** A hidden email address as the app (v1 `user/email`); null where Atlassian does not let the app read it. */
+  async appEmail(auth: AuthContext, accountId: string): Promise<string | null> {
     if (!auth.systemToken) return null;
     const res = await this.fetchApi(auth, 'app', `/wiki/rest/api/user/email?${new URLSearchParams({ accountId })}`, { accept: 'application/json' });
     if (res.ok) {
@@ -208,6 +219,71 @@ export class ConfluenceClient {
     if (res.status >= 400 && res.status < 500) return null;
     if (res.status === 501) return null;
     throw unavailable(`Confluence answered with status ${res.status}`);
+  }
+
+  /** The user's display name and, unless hidden, email (v1 `user`, as the user). NOT_FOUND for an unknown account. */
+  async getUser(auth: AuthContext, accountId: string): Promise<ConfluenceUser> {
+    const u = await this.getJson<V1User>(auth, 'user', `/wiki/rest/api/user?${new URLSearchParams({ accountId })}`, 'No Confluence user has that account id.');
+    return { accountId, displayName: u.displayName || u.publicName || accountId, email: u.email ? u.email : null };
+  }
+
+  /** Groups whose name contains `query` (v1 `group/picker`), at most 20, as the user. */
+  async searchGroups(auth: AuthContext, query: string): Promise<string[]> {
+    const q = query.replace(/[\u0000-\u001f\u007f]/g, ' ').trim();
+    if (!q) return [];
+    const res = await this.getJson<{ results?: { name?: string }[] }>(auth, 'user', `/wiki/rest/api/group/picker?${new URLSearchParams({ query: q, limit: String(USER_SEARCH_LIMIT) })}`);
+    return [...new Set((res.results ?? []).map((g) => g.name).filter((n): n is string => typeof n === 'string' && n.length > 0))].slice(0, USER_SEARCH_LIMIT);
+  }
+
+  /**
+   * A group's id from its name (v1 `group/by-name`, as the user); null when there is no such group. The member
+   * endpoints by name are deprecated in Confluence Cloud: members are read by group id.
+   */
+  async findGroup(auth: AuthContext, name: string): Promise<{ id: string; name: string } | null> {
+    try {
+      const g = await this.getJson<{ id?: string; name?: string }>(auth, 'user', `/wiki/rest/api/group/by-name?${new URLSearchParams({ name })}`);
+      return typeof g.id === 'string' && g.id ? { id: g.id, name: g.name ?? name } : null;
+    } catch (e) {
+      if (e instanceof DomainError && e.code === 'NOT_FOUND') return null;
+      throw e;
+    }
+  }
+
+  /** How many members a group has (v1 `group/{id}/membersByGroupId` with `shouldReturnTotalSize`), as the user. */
+  async groupMemberCount(auth: AuthContext, groupId: string): Promise<number> {
+    const res = await this.getJson<{ size?: number; totalSize?: number }>(
+      auth,
+      'user',
+      `/wiki/rest/api/group/${encodeURIComponent(groupId)}/membersByGroupId?${new URLSearchParams({ start: '0', limit: '1', shouldReturnTotalSize: 'true' })}`,
+      'That Confluence group does not exist.',
+    );
+    return typeof res.totalSize === 'number' ? res.totalSize : (res.size ?? 0);
+  }
+
+  /**
+   * Every member of a group (v1 `group/{id}/membersByGroupId`, paged with start/limit, at most 200 a page), as the
+   * user. `email` is null when the member hides it; app accounts are left out. At most `max` members are read.
+   */
+  async groupMembers(auth: AuthContext, groupId: string, max: number): Promise<ConfluenceUser[]> {
+    const members: ConfluenceUser[] = [];
+    const seen = new Set<string>();
+    for (let start = 0, page = 0; page < MAX_GROUP_PAGES && members.length < max; page++) {
+      const res = await this.getJson<{ results?: V1User[]; size?: number; _links?: { next?: string } }>(
+        auth,
+        'user',
+        `/wiki/rest/api/group/${encodeURIComponent(groupId)}/membersByGroupId?${new URLSearchParams({ start: String(start), limit: String(GROUPS_PAGE) })}`,
+        'That Confluence group does not exist.',
+      );
+      const results = res.results ?? [];
+      for (const u of results) {
+        if (!u.accountId || u.accountType === 'app' || seen.has(u.accountId)) continue;
+        seen.add(u.accountId);
+        members.push({ accountId: u.accountId, displayName: u.displayName || u.publicName || u.accountId, email: u.email ? u.email : null });
+      }
+      if (results.length === 0 || (!res._links?.next && results.length < GROUPS_PAGE)) break;
+      start += results.length;
+    }
+    return members.slice(0, max);
   }
 
   /**
@@ -381,10 +457,13 @@ export class ConfluenceClient {
       // The file host gets its own token in the URL; our bearer must not travel to another origin (RFC 9110 §15.4).
       const headers: Record<string, string> = { accept: '*/*' };
       if (target.origin === from.origin) headers.authorization = `Bearer ${this.token(auth, 'user')}`;
+      const timed = this.metrics?.timeConfluence('attachment_file');
       try {
         res = await fetch(target, { headers, redirect: 'manual', signal });
       } catch (e) {
         throw hostError(e);
+      } finally {
+        timed?.();
       }
       if (isRedirect(res.status)) {
         await res.body?.cancel();
@@ -412,6 +491,7 @@ export class ConfluenceClient {
 
   private async fetchApi(auth: AuthContext, as: CallAs, path: string, headers: Record<string, string>, signal?: AbortSignal): Promise<Response> {
     const token = this.token(auth, as);
+    const timed = this.metrics?.timeConfluence(confluenceEndpoint(path));
     try {
       return await fetch(`${apiBase(auth)}${path}`, {
         headers: { ...headers, authorization: `Bearer ${token}` },
@@ -420,6 +500,8 @@ export class ConfluenceClient {
       });
     } catch (e) {
       throw hostError(e);
+    } finally {
+      timed?.();
     }
   }
 

@@ -1,10 +1,11 @@
 import { Controller, Delete, Get, HttpCode, Param, Query } from '@nestjs/common';
-import type { MeView, PageAttachment, RecipientSuggestion } from '@mailpage/contract';
+import { parseMailbox, recipientDomainProblem, type MeView, type PageAttachment, type RecipientSuggestion } from '@mailpage/contract';
 import type { AuthContext } from '../auth/auth-context';
 import { Auth, SiteAdmin } from '../auth/auth.decorators';
 import { DomainError } from '../common/domain-error';
 import { PermissionsService } from '../permissions/permissions.service';
 import { SpaceKeyPipe } from '../permissions/space-key.pipe';
+import { RecipientPolicyService } from '../recipients/recipient-policy.service';
 import { TenantsService } from '../tenants/tenants.service';
 import { ConfluenceClient } from './confluence.client';
 
@@ -15,6 +16,7 @@ export class ConfluenceController {
     private readonly confluence: ConfluenceClient,
     private readonly permissions: PermissionsService,
     private readonly tenants: TenantsService,
+    private readonly policy: RecipientPolicyService,
   ) {}
 
   @Get('me')
@@ -37,7 +39,12 @@ export class ConfluenceController {
     const q = query.trim();
     if (q.length < 2) return [];
     if (q.length > 100) throw new DomainError('VALIDATION_FAILED', 400, 'query is longer than 100 characters.');
-    return this.confluence.searchUsers(auth, q);
+    const [users, rules] = await Promise.all([this.confluence.searchUsers(auth, q), this.policy.rules(auth.tenantId)]);
+    // Users the site's domain rules exclude are not offered; a hidden address is checked when the mail is sent.
+    return users.filter((u) => {
+      const parsed = u.email ? parseMailbox(u.email) : null;
+      return !parsed?.ok || !recipientDomainProblem(parsed.mailbox.address, rules);
+    });
   }
 
   @Get('pages/:pageId/attachments')

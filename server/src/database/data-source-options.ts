@@ -8,8 +8,10 @@ import { Permissions1764000100000 } from './migrations/1764000100000-permissions
 import { Keys1764000200000 } from './migrations/1764000200000-keys';
 import { RateLimits1764000300000 } from './migrations/1764000300000-rate-limits';
 import { OAuth21764000400000 } from './migrations/1764000400000-oauth2';
+import { TrustedCa1764000500000 } from './migrations/1764000500000-trusted-ca';
+import { Layout1764000600000 } from './migrations/1764000600000-layout';
 
-export const MIGRATIONS = [Initial1764000000000, Permissions1764000100000, Keys1764000200000, RateLimits1764000300000, OAuth21764000400000];
+export const MIGRATIONS = [Initial1764000000000, Permissions1764000100000, Keys1764000200000, RateLimits1764000300000, OAuth21764000400000, TrustedCa1764000500000, Layout1764000600000];
 
 /** One place that turns configuration into TypeORM options; the schema always comes from migrations. */
 export function dataSourceOptions(db: AppConfig['database']): DataSourceOptions {

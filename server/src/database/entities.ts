@@ -123,6 +123,10 @@ export class MailSettingsEntity {
   @Column({ name: 'oauth2_refresh_token_sealed', type: 'text', nullable: true })
   oauth2RefreshTokenSealed!: string | null;
 
+  /** A CA certificate (PEM) the admin uploaded to trust for the custom server, besides the public CAs. Public, not sealed (mediumtext on MySQL). */
+  @Column({ name: 'tls_ca_pem', type: 'text', nullable: true })
+  tlsCaPem!: string | null;
+
   /** Bumped on every save: part of the SMTP pool key, so a change never reuses an old connection. */
   @Column({ type: 'int' })
   revision!: number;
@@ -310,4 +314,76 @@ export class RateLimitEntity {
   expiresAt!: number;
 }
 
-export const ENTITIES = [PublicKeyEntity, EncryptionSettingsEntity, TenantEntity, MailSettingsEntity, SendEntity, GlobalPermissionsEntity, SpacePermissionsEntity, ProvidedQuotaEntity, RateLimitEntity];
+/** How a site's mail looks around the page (GET/PUT /api/settings/layout). Site configuration, never mail content. */
+@Entity('mail_layouts')
+export class MailLayoutEntity {
+  @PrimaryColumn({ name: 'tenant_id', type: 'varchar', length: 64 })
+  tenantId!: string;
+
+  @Column({ name: 'header_text', type: 'varchar', length: 255 })
+  headerText!: string;
+
+  @Column({ name: 'logo_content_type', type: 'varchar', length: 16, nullable: true })
+  logoContentType!: 'image/png' | 'image/jpeg' | null;
+
+  /** Base64 of at most 200 kB (mediumtext on MySQL, see the migration). */
+  @Column({ name: 'logo_base64', type: 'text', nullable: true })
+  logoBase64!: string | null;
+
+  @Column({ name: 'footer_template', type: 'text' })
+  footerTemplate!: string;
+
+  /** Up to 20 000 characters (mediumtext on MySQL). */
+  @Column({ name: 'custom_css', type: 'text' })
+  customCss!: string;
+
+  @Column({ name: 'include_page_link', type: 'boolean' })
+  includePageLink!: boolean;
+
+  @Column({ name: 'allow_space_overrides', type: 'boolean' })
+  allowSpaceOverrides!: boolean;
+
+  @Column({ name: 'updated_at', type: 'datetime', precision: 3 })
+  updatedAt!: Date;
+}
+
+/** The domains a site's mail may (or may not) go to. No row: any domain. */
+@Entity('recipient_policies')
+export class RecipientPolicyEntity {
+  @PrimaryColumn({ name: 'tenant_id', type: 'varchar', length: 64 })
+  tenantId!: string;
+
+  /** JSON array of normalised entries (`example.com`, `.example.com`); empty: any domain not blocked. */
+  @Column({ name: 'allowed_domains', type: 'text' })
+  allowedDomains!: string;
+
+  @Column({ name: 'blocked_domains', type: 'text' })
+  blockedDomains!: string;
+
+  @Column({ name: 'updated_at', type: 'datetime', precision: 3 })
+  updatedAt!: Date;
+}
+
+/** A space admin's sender overrides for one space; used only while the site's layout allows space overrides. */
+@Entity('space_mail_settings')
+export class SpaceMailSettingsEntity {
+  @PrimaryColumn({ name: 'tenant_id', type: 'varchar', length: 64 })
+  tenantId!: string;
+
+  @PrimaryColumn({ name: 'space_key', type: 'varchar', length: 255 })
+  spaceKey!: string;
+
+  @Column({ name: 'sender_name', type: 'varchar', length: 255, nullable: true })
+  senderName!: string | null;
+
+  @Column({ name: 'reply_to', type: 'varchar', length: 320, nullable: true })
+  replyTo!: string | null;
+
+  @Column({ name: 'subject_prefix', type: 'varchar', length: 255, nullable: true })
+  subjectPrefix!: string | null;
+
+  @Column({ name: 'updated_at', type: 'datetime', precision: 3 })
+  updatedAt!: Date;
+}
+
+export const ENTITIES = [PublicKeyEntity, EncryptionSettingsEntity, TenantEntity, MailSettingsEntity, SendEntity, GlobalPermissionsEntity, SpacePermissionsEntity, ProvidedQuotaEntity, RateLimitEntity, MailLayoutEntity, RecipientPolicyEntity, SpaceMailSettingsEntity];

@@ -1,24 +1,27 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import { parseMailbox, type PreviewResult, type SendAccepted, type SendRequestParsed, type SendResult, type SendStatusView } from '@mailpage/contract';
+import { Inject, Injectable, Optional, type OnApplicationShutdown } from '@nestjs/common';
+import { parseMailbox, type Mailbox, type PreviewResult, type SendAccepted, type SendPart, type SendRequestParsed, type SendResult, type SendStatusView } from '@mailpage/contract';
 import type { AuthContext } from '../auth/auth-context';
 import { Clock } from '../common/clock';
 import { DomainError } from '../common/domain-error';
 import type { Logger } from 'pino';
 import { AppConfig } from '../config/app-config';
 import { LOGGER } from '../config/config.module';
-import { ComposeService, type ComposedMail, type MailFile } from '../compose/compose.service';
+import { ComposeService, type ComposedMail, type MailFile, type MessageHeaders, type RenderedMail } from '../compose/compose.service';
 import { ConfluenceClient } from '../confluence/confluence.client';
 import { MailCryptoService, type ProtectedMail } from '../crypto/mail-crypto.service';
 import { SendEntity } from '../database/entities';
-import { EncryptionService } from '../keys/encryption.service';
+import { EncryptionService, type ProtectionPlan } from '../keys/encryption.service';
 import { KeysService } from '../keys/keys.service';
+import { MailLayoutService } from '../layout/layout.service';
+import { MetricsService } from '../metrics/metrics.service';
 import { PermissionsService } from '../permissions/permissions.service';
+import { RecipientPolicyService } from '../recipients/recipient-policy.service';
 import { SecretBox } from '../secrets/secret-box';
 import { ProvidedQuota, type QuotaHold } from '../settings/provided-quota.service';
 import { DkimSigner } from './dkim';
 import { MailSettingsService, type ResolvedMailSettings } from '../settings/mail-settings.service';
-import { resolveRecipients, type ResolvedRecipients } from './recipients';
+import { MAX_PARTS, resolveRecipients, splitRecipients, type GroupMember, type ResolvedRecipients, type SendRecipients } from './recipients';
 import { RateLimitService, rateLimitMessage } from './rate-limit.service';
 import { SendLedger } from './send-ledger';
 import { SmtpPool } from './smtp/smtp-pool.service';
@@ -33,9 +36,25 @@ export type SendOutcome = { status: 200; body: SendResult } | { status: 202; bod
 /** Failures after which nothing was delivered: the idempotency key is released so the same request can be retried. */
 const NOTHING_SENT = new Set(['SMTP_HOST_NOT_ALLOWED', 'SMTP_CONNECT_FAILED', 'SMTP_TLS_FAILED', 'SMTP_AUTH_FAILED', 'SMTP_SENDER_REJECTED', 'SMTP_RECIPIENT_REJECTED', 'SMTP_MESSAGE_REJECTED', 'SMTP_TIMEOUT', 'SERVICE_UNAVAILABLE', 'MAIL_NOT_CONFIGURED']);
 
+/**
+ * Failures that would befall every mail of a split send alike (the server, the login, the sender, the content): the
+ * parts not yet tried are not tried. A part whose recipients were refused does not stop the others.
+ */
+const STOPS_SPLIT_SEND = new Set([...NOTHING_SENT, 'SMTP_OUTCOME_UNKNOWN', 'SMTP_FAILED', 'INTERNAL_ERROR']);
+STOPS_SPLIT_SEND.delete('SMTP_RECIPIENT_REJECTED');
+
+/** Group members whose hidden address is asked of Confluence at once. */
+const EMAIL_LOOKUPS_AT_ONCE = 5;
+
 interface Prepared {
   settings: ResolvedMailSettings;
-  recipients: ResolvedRecipients;
+  recipients: SendRecipients;
+  /** The recipients of each mail: one part unless a group made the send larger than one mail may be. */
+  parts: ResolvedRecipients[];
+  /** The body every part shares, and the headers but To and Cc. */
+  rendered: RenderedMail;
+  headers: Omit<MessageHeaders, 'to' | 'cc'>;
+  /** The first part's message, made at once: the preview shows it, and its size is checked before anything is stored. */
   mail: ComposedMail;
   pageId: string | null;
   spaceKey: string | null;
@@ -69,10 +88,13 @@ export class MailService implements OnApplicationShutdown {
     private readonly dkim: DkimSigner,
     private readonly quota: ProvidedQuota,
     private readonly rateLimits: RateLimitService,
+    private readonly layouts: MailLayoutService,
+    private readonly recipientPolicy: RecipientPolicyService,
+    @Optional() private readonly metrics?: MetricsService,
   ) {}
 
   async preview(auth: AuthContext, req: SendRequestParsed, uploads: Uploads): Promise<PreviewResult> {
-    const { mail, recipients } = await this.prepare(auth, req, uploads);
+    const { mail, recipients, parts, headers } = await this.prepare(auth, req, uploads);
     const keyStatus = await this.keys.status(auth.tenantId, recipients.all);
     let encryption: PreviewResult['encryption'] = 'none';
     let encryptionProblem: string | undefined;
@@ -95,6 +117,10 @@ export class MailService implements OnApplicationShutdown {
       size: mail.size,
       attachments: mail.parts,
       recipients: { to: recipients.to.map((m) => m.address), cc: recipients.cc.map((m) => m.address), bcc: recipients.bcc.map((m) => m.address) },
+      groups: recipients.groups,
+      skipped: recipients.skipped,
+      parts: parts.length,
+      replyTo: headers.replyTo?.address ?? null,
     };
   }
 
@@ -104,47 +130,58 @@ export class MailService implements OnApplicationShutdown {
     try {
       prepared = await this.prepare(auth, req, uploads);
     } catch (e) {
-      if (e instanceof DomainError && e.code === 'FORBIDDEN') await this.auditRefusal(auth, req, started);
+      if (e instanceof DomainError && e.code === 'FORBIDDEN') {
+        await this.auditRefusal(auth, req, started);
+        this.metrics?.sendRefused(e);
+      }
       throw e;
     }
-    const outgoing = await this.protect(auth, req, prepared);
-    const row = Object.assign(new SendEntity(), {
-      id: randomUUID(),
-      tenantId: auth.tenantId,
-      accountId: auth.accountId,
-      idempotencyKey,
-      requestMac: idempotencyKey ? this.requestMac(auth, req, uploads) : null,
-      status: 'sending',
-      pageId: prepared.pageId,
-      spaceKey: prepared.spaceKey,
-      recipientCount: prepared.recipients.all.length,
-      rejectedPositions: null,
-      encryption: outgoing.signed ? `${outgoing.encryption}+signed` : outgoing.encryption,
-      smtpCode: null,
-      messageId: null,
-      errorCode: null,
-      sizeBytes: outgoing.messages.reduce((n, m) => n + m.raw.length, 0),
-      durationMs: null,
-      createdAt: this.clock.now(),
-      finishedAt: null,
-    } satisfies SendEntity);
+    const plan = await this.encryption.plan(auth.tenantId, req.encryption, prepared.recipients.all);
+    const first = await this.protect(plan, prepared, 0, prepared.mail);
+    const requestMac = idempotencyKey ? this.requestMac(auth, req, uploads) : null;
+    const rows = prepared.parts.map((part, i) =>
+      Object.assign(new SendEntity(), {
+        id: randomUUID(),
+        tenantId: auth.tenantId,
+        accountId: auth.accountId,
+        idempotencyKey: idempotencyKey && partKey(idempotencyKey, i),
+        requestMac,
+        status: 'sending',
+        pageId: prepared.pageId,
+        spaceKey: prepared.spaceKey,
+        recipientCount: part.all.length,
+        rejectedPositions: null,
+        encryption: first.signed ? `${first.encryption}+signed` : first.encryption,
+        smtpCode: null,
+        messageId: null,
+        errorCode: null,
+        // A later part is made when it is sent; its own size is recorded then.
+        sizeBytes: i === 0 ? first.messages.reduce((n, m) => n + m.raw.length, 0) : null,
+        durationMs: null,
+        createdAt: this.clock.now(),
+        finishedAt: null,
+      } satisfies SendEntity),
+    );
+    const row = rows[0];
 
     const reservation = await this.ledger.reserve(row);
     if (!reservation.reserved) {
       this.logger.debug({ sendId: reservation.existing.id, status: reservation.existing.status }, 'idempotent replay');
-      return this.replay(auth, reservation.existing, row.requestMac, prepared.recipients);
+      return this.replay(auth, reservation.existing, requestMac, prepared, idempotencyKey!);
     }
+    await this.reserveLaterParts(rows, started);
     // Only a new send counts against the limits: a replay answers what the first request did, even at the limit.
     const limit = await this.rateLimits.consumeSend(auth.tenantId, auth.accountId).catch(async (e: unknown) => {
-      await this.ledger.finish(row.id, { status: 'failed', errorCode: 'SERVICE_UNAVAILABLE', idempotencyKey: null, durationMs: Date.now() - started, finishedAt: this.clock.now() }).catch(() => undefined);
+      await this.failAll(rows, { status: 'failed', errorCode: 'SERVICE_UNAVAILABLE', idempotencyKey: null, durationMs: Date.now() - started, finishedAt: this.clock.now() }).catch(() => undefined);
       throw e;
     });
     if (!limit.allowed) {
-      await this.ledger.finish(row.id, { status: 'failed', errorCode: 'RATE_LIMITED', idempotencyKey: null, durationMs: Date.now() - started, finishedAt: this.clock.now() });
+      await this.failAll(rows, { status: 'failed', errorCode: 'RATE_LIMITED', idempotencyKey: null, durationMs: Date.now() - started, finishedAt: this.clock.now() });
       this.logger.info({ sendId: row.id, limitedBy: limit.limitedBy, retryAfter: limit.retryAfterSeconds }, 'send refused by a rate limit');
+      this.metrics?.sendRefused('RATE_LIMITED');
       throw new DomainError('RATE_LIMITED', 429, rateLimitMessage(limit, this.rateLimits.sendLimits), { retryAfterSeconds: limit.retryAfterSeconds, limitedBy: limit.limitedBy });
     }
-    this.logger.trace({ sendId: row.id, recipients: row.recipientCount, bytes: row.sizeBytes, parts: prepared.mail.parts.length }, 'mail composed; handing it to SMTP');
+    this.logger.trace({ sendId: row.id, recipients: prepared.recipients.all.length, parts: rows.length, bytes: row.sizeBytes, files: prepared.mail.parts.length }, 'mail composed; handing it to SMTP');
 
     // The provided relay's daily quota is counted after the idempotency check, so a replay is not counted twice.
     let hold: QuotaHold | null = null;
@@ -153,19 +190,22 @@ export class MailService implements OnApplicationShutdown {
         hold = await this.quota.consume(auth.tenantId, prepared.recipients.all.length);
       } catch (e) {
         const errorCode = e instanceof DomainError ? e.code : 'INTERNAL_ERROR';
-        await this.ledger.finish(row.id, { status: 'failed', errorCode, durationMs: Date.now() - started, finishedAt: this.clock.now(), idempotencyKey: null });
+        await this.failAll(rows, { status: 'failed', errorCode, durationMs: Date.now() - started, finishedAt: this.clock.now(), idempotencyKey: null });
+        this.metrics?.sendRefused(e);
         throw e;
       }
     }
-    const delivery = this.deliver(row, prepared, outgoing, started, hold);
+    const delivery = this.deliverAll(rows, prepared, plan, first, started, hold);
     this.track(delivery);
+    // One send is one count, however many mails it was split into.
+    this.metrics?.sendDelivering(delivery, started);
     const timeout = this.config.sendSyncTimeoutMs;
     let timer: NodeJS.Timeout | undefined;
     const slow = new Promise<'slow'>((resolve) => (timer = setTimeout(() => resolve('slow'), timeout)));
     try {
-      const first = await Promise.race([delivery, slow]);
-      if (first === 'slow') return { status: 202, body: { sendId: row.id, status: 'sending' } };
-      return { status: 200, body: first };
+      const done = await Promise.race([delivery, slow]);
+      if (done === 'slow') return { status: 202, body: accepted(rows) };
+      return { status: 200, body: done };
     } finally {
       clearTimeout(timer);
     }
@@ -199,7 +239,8 @@ export class MailService implements OnApplicationShutdown {
   }
 
   /**
-   * Everything before SMTP: permission, page, attachments, recipients, settings, the composed bytes. Any failure here
+   * Everything before SMTP: permission, page, attachments, recipients (groups expanded, the site's domain rules
+   * applied), settings with the space's overrides, the layout, the composed body and the first mail. Any failure here
    * means nothing was sent and nothing was stored. Page and space come from the verified token where Forge gives them.
    */
   private async prepare(auth: AuthContext, req: SendRequestParsed, uploads: Uploads): Promise<Prepared> {
@@ -237,31 +278,96 @@ export class MailService implements OnApplicationShutdown {
       }
     }
 
-    const recipients = await resolveRecipients(req, this.config.limits.maxRecipients, async (accountId, where) => {
-      const email = await this.confluence.resolveEmail(auth, accountId);
-      if (!email) {
-        throw new DomainError('VALIDATION_FAILED', 400, `${where}: this Confluence user hides their email address and the app may not read it; add their address by hand.`, { recipients: [`${where} hides their email address`] });
-      }
-      const parsed = parseMailbox(email);
-      if (!parsed.ok) throw new DomainError('VALIDATION_FAILED', 400, `${where}: Confluence gave an address for this user that is not valid.`);
-      return parsed.mailbox;
-    });
-    const settings = await this.settings.resolve(auth.tenantId);
-    const mail = await this.composer.compose({
+    const maxRecipients = this.config.limits.maxRecipients;
+    const recipients = await resolveRecipients(
+      req,
+      maxRecipients,
+      {
+        account: async (accountId, where) => {
+          const email = await this.confluence.resolveEmail(auth, accountId);
+          if (!email) {
+            throw new DomainError('VALIDATION_FAILED', 400, `${where}: this Confluence user hides their email address and the app may not read it; add their address by hand.`, { recipients: [`${where} hides their email address`] });
+          }
+          const parsed = parseMailbox(email);
+          if (!parsed.ok) throw new DomainError('VALIDATION_FAILED', 400, `${where}: Confluence gave an address for this user that is not valid.`);
+          return parsed.mailbox;
+        },
+        group: (name, where, max) => this.groupMembers(auth, name, where, max),
+      },
+      await this.recipientPolicy.rules(auth.tenantId),
+    );
+    const [settings, layout] = await Promise.all([this.settings.resolve(auth.tenantId), this.layouts.forCompose(auth.tenantId)]);
+    const space = await this.layouts.spaceOverrides(auth.tenantId, spaceKey, layout.allowSpaceOverrides);
+    const me = req.replyToMe || layout.footerTemplate.includes('{sender}') ? await this.sender(auth, req.replyToMe) : null;
+    // Reply-To: the sender (when asked), else the space's, else the site's (the provided relay's is the site address).
+    let replyTo: Mailbox | null = settings.replyTo;
+    if (space?.replyTo) replyTo = { address: space.replyTo };
+    if (req.replyToMe && me?.mailbox) replyTo = me.mailbox;
+    const from: Mailbox = space?.senderName ? { ...settings.from, name: space.senderName } : settings.from;
+    const headers: Prepared['headers'] = { from, ...(replyTo ? { replyTo } : {}), messageIdDomain: settings.messageIdDomain, maxBytes };
+    const rendered = await this.composer.render({
       title,
       html,
-      subjectPrefix: settings.subjectPrefix,
-      from: settings.from,
-      ...(settings.replyTo ? { replyTo: settings.replyTo } : {}),
+      subjectPrefix: space?.subjectPrefix ?? settings.subjectPrefix,
+      ...headers,
       to: recipients.to,
       cc: recipients.cc,
       images,
       attachments,
-      messageIdDomain: settings.messageIdDomain,
       pageUrl,
-      maxBytes,
+      layout,
+      message: req.message ?? null,
+      senderName: me?.displayName ?? '',
+      spaceKey,
     });
-    return { settings, recipients, mail, pageId, spaceKey };
+    const parts = splitRecipients(recipients, maxRecipients);
+    const mail = await this.composer.build(rendered, { ...headers, to: parts[0].to, cc: parts[0].cc });
+    return { settings, recipients, parts, rendered, headers, mail, pageId, spaceKey };
+  }
+
+  /** The group's members with an address each, as the sender sees them; a hidden address is asked as the app. */
+  private async groupMembers(auth: AuthContext, name: string, where: string, max: number): Promise<GroupMember[]> {
+    const group = await this.confluence.findGroup(auth, name);
+    if (!group) {
+      throw new DomainError('VALIDATION_FAILED', 400, `${where}: there is no Confluence group "${name.slice(0, 80)}", or you may not see it.`, { recipients: [`${where} there is no Confluence group "${name.slice(0, 80)}"`] });
+    }
+    const users = await this.confluence.groupMembers(auth, group.id, max);
+    const members: GroupMember[] = new Array(users.length);
+    const one = async (i: number) => {
+      const u = users[i];
+      const email = u.email ?? (await this.confluence.appEmail(auth, u.accountId));
+      const parsed = email ? parseMailbox(email) : null;
+      members[i] = parsed?.ok
+        ? { accountId: u.accountId, displayName: u.displayName, mailbox: parsed.mailbox }
+        : {
+            accountId: u.accountId,
+            displayName: u.displayName,
+            mailbox: null,
+            reason: email ? 'Confluence gave an address for this user that is not valid' : 'hides their email address, and Confluence does not let the app read it',
+          };
+    };
+    for (let i = 0; i < users.length; i += EMAIL_LOOKUPS_AT_ONCE) await Promise.all(users.slice(i, i + EMAIL_LOOKUPS_AT_ONCE).map((_, j) => one(i + j)));
+    return members;
+  }
+
+  /** The sender's name and address in Confluence (the local admin token has neither). */
+  private async sender(auth: AuthContext, needAddress: boolean): Promise<{ displayName: string; mailbox: Mailbox | null }> {
+    let displayName = auth.accountId;
+    let email: string | null = null;
+    try {
+      const me = await this.confluence.getUser(auth, auth.accountId);
+      displayName = me.displayName;
+      email = me.email ?? (needAddress ? await this.confluence.appEmail(auth, auth.accountId) : null);
+    } catch (e) {
+      if (!(e instanceof DomainError && e.code === 'NOT_FOUND')) throw e;
+    }
+    const parsed = email ? parseMailbox(email) : null;
+    if (needAddress && !parsed?.ok) {
+      throw new DomainError('VALIDATION_FAILED', 400, 'Reply-To me needs your email address, and Confluence does not share it with Mailpage; turn Reply-To me off.', {
+        issues: [{ path: 'replyToMe', message: 'Confluence does not share your email address with Mailpage' }],
+      });
+    }
+    return { displayName, mailbox: parsed?.ok ? { name: displayName, address: parsed.mailbox.address } : null };
   }
 
   /** A send refused by the permission rules is an attempt too: the audit log shows who tried, where, and when. */
@@ -290,19 +396,44 @@ export class MailService implements OnApplicationShutdown {
     );
   }
 
-  /** Encrypts and/or signs per the site's policy and the sender's choice; each resulting message is checked against the size limit. */
-  private async protect(auth: AuthContext, req: SendRequestParsed, p: Prepared): Promise<Outgoing> {
-    const plan = await this.encryption.plan(auth.tenantId, req.encryption, p.recipients.all);
+  /** The later parts of a split send take their own rows and keys; if that fails, no part goes out. */
+  private async reserveLaterParts(rows: SendEntity[], started: number): Promise<void> {
+    const reserved = [rows[0]];
+    const undo = async (errorCode: 'IDEMPOTENCY_KEY_REUSED' | 'SERVICE_UNAVAILABLE') =>
+      this.failAll(reserved, { status: 'failed', errorCode, idempotencyKey: null, durationMs: Date.now() - started, finishedAt: this.clock.now() }).catch(() => undefined);
+    for (const row of rows.slice(1)) {
+      let r: Awaited<ReturnType<SendLedger['reserve']>>;
+      try {
+        r = await this.ledger.reserve(row);
+      } catch (e) {
+        await undo('SERVICE_UNAVAILABLE');
+        throw e;
+      }
+      if (!r.reserved) {
+        await undo('IDEMPOTENCY_KEY_REUSED');
+        throw new DomainError('IDEMPOTENCY_KEY_REUSED', 422, 'This Idempotency-Key was already used for a different request; use a new key for a new mail.');
+      }
+      reserved.push(row);
+    }
+  }
+
+  private async failAll(rows: SendEntity[], patch: Parameters<SendLedger['finish']>[1]): Promise<void> {
+    for (const row of rows) await this.ledger.finish(row.id, patch);
+  }
+
+  /** Encrypts and/or signs one part per the plan; each resulting message is checked against the size limit. */
+  private async protect(plan: ProtectionPlan, p: Prepared, index: number, mail: ComposedMail): Promise<Outgoing> {
+    const part = p.parts[index];
     const from = p.settings.envelopeFrom;
-    if (!plan.method) return { messages: [this.dkimSigned(p, { copy: 'main', envelope: { from, to: p.recipients.all }, raw: p.mail.raw })], encryption: 'none', signed: false };
-    const protectedMessages = await this.crypto.protect(p.mail.raw, {
+    if (!plan.method) return { messages: [this.dkimSigned(p, { copy: 'main', envelope: { from, to: part.all }, raw: mail.raw })], encryption: 'none', signed: false };
+    const protectedMessages = await this.crypto.protect(mail.raw, {
       method: plan.method,
       encrypt: plan.encrypt,
       sign: plan.sign,
       envelopeFrom: from,
-      to: p.recipients.to.map((m) => m.address),
-      cc: p.recipients.cc.map((m) => m.address),
-      bcc: p.recipients.bcc.map((m) => m.address),
+      to: part.to.map((m) => m.address),
+      cc: part.cc.map((m) => m.address),
+      bcc: part.bcc.map((m) => m.address),
       recipientKeys: plan.recipientKeys,
       signer: plan.signer,
       outerSubject: plan.outerSubject,
@@ -347,10 +478,64 @@ export class MailService implements OnApplicationShutdown {
   }
 
   /**
-   * Hands each message to SMTP in turn. A copy that fails after another went out does not fail the send: its
-   * recipients are reported as rejected. Only when nothing went out is the send an error.
+   * Sends each part in turn, making the later ones as it goes. When nothing at all went out the send fails as one
+   * mail would (and the parts not tried fail with it); once a part went out, a later part's failure only puts its
+   * recipients among the rejected ones.
    */
-  private async deliver(row: SendEntity, p: Prepared, out: Outgoing, started: number, hold: QuotaHold | null = null): Promise<SendResult> {
+  private async deliverAll(rows: SendEntity[], p: Prepared, plan: ProtectionPlan, first: Outgoing, started: number, hold: QuotaHold | null): Promise<SendResult> {
+    const single = rows.length === 1;
+    const parts: SendPart[] = [];
+    let firstError: unknown = null;
+    const failed = (row: SendEntity, i: number, e: unknown, messageId: string | null): SendPart => {
+      const code = errorCodeOf(e);
+      return { sendId: row.id, messageId, accepted: [], rejected: p.parts[i].all, status: code === 'SMTP_OUTCOME_UNKNOWN' ? 'unknown' : 'failed', errorCode: code };
+    };
+    for (const [i, row] of rows.entries()) {
+      if (firstError !== null && STOPS_SPLIT_SEND.has(errorCodeOf(firstError))) {
+        // What failed would fail this part too: it is not tried.
+        await this.finishDurably(row.id, { status: 'failed', errorCode: errorCodeOf(firstError), durationMs: Date.now() - started, finishedAt: this.clock.now() });
+        parts.push(failed(row, i, firstError, null));
+        continue;
+      }
+      let out: Outgoing;
+      let mail: ComposedMail;
+      try {
+        mail = i === 0 ? p.mail : await this.composer.build(p.rendered, { ...p.headers, to: p.parts[i].to, cc: p.parts[i].cc });
+        out = i === 0 ? first : await this.protect(plan, p, i, mail);
+      } catch (e) {
+        await this.finishDurably(row.id, { status: 'failed', errorCode: errorCodeOf(e), durationMs: Date.now() - started, finishedAt: this.clock.now() });
+        firstError ??= e;
+        parts.push(failed(row, i, e, null));
+        continue;
+      }
+      try {
+        parts.push(await this.deliver(row, p, i, out, mail.messageId, started, single));
+      } catch (e) {
+        // Nothing went out: the recipients do not count against the relay's quota (unless the outcome is unknown).
+        if (single && errorCodeOf(e) !== 'SMTP_OUTCOME_UNKNOWN') await this.quota.release(hold);
+        if (single) throw e;
+        firstError ??= e;
+        parts.push(failed(row, i, e, mail.messageId));
+      }
+    }
+    if (!parts.some((part) => part.status === 'sent')) {
+      // No part went out: as for one mail, the send is an error, and a retry with the same key may try again.
+      const unknown = parts.some((part) => part.status === 'unknown');
+      if (!unknown) await this.quota.release(hold);
+      if (!unknown && NOTHING_SENT.has(errorCodeOf(firstError))) {
+        for (const part of parts) await this.finishDurably(part.sendId, { idempotencyKey: null });
+      }
+      throw firstError;
+    }
+    return this.result(p, parts, first.encryption);
+  }
+
+  /**
+   * Hands one part's messages to SMTP in turn. A copy that fails after another went out does not fail the part: its
+   * recipients are reported as rejected. Only when nothing of the part went out is it an error (recorded, then thrown).
+   */
+  private async deliver(row: SendEntity, p: Prepared, index: number, out: Outgoing, messageId: string, started: number, releaseKey: boolean): Promise<SendPart> {
+    const all = p.parts[index].all;
     const rejected = new Set<string>();
     let delivered = 0;
     let lastCode: number | null = null;
@@ -370,51 +555,70 @@ export class MailService implements OnApplicationShutdown {
         for (const a of m.envelope.to) rejected.add(a.toLowerCase());
       }
     }
+    const sizeBytes = index === 0 ? {} : { sizeBytes: out.messages.reduce((n, m) => n + m.raw.length, 0) };
     if (delivered > 0) {
-      const positions = p.recipients.all.flatMap((a, i) => (rejected.has(a.toLowerCase()) ? [i] : []));
+      const positions = all.flatMap((a, i) => (rejected.has(a.toLowerCase()) ? [i] : []));
       // The mail went out: a database hiccup now must not turn it into an error the sender would "fix" by sending again.
       await this.finishDurably(row.id, {
         status: 'sent',
         smtpCode: lastCode,
-        messageId: p.mail.messageId,
+        messageId,
         rejectedPositions: positions.length ? JSON.stringify(positions) : null,
+        ...sizeBytes,
         durationMs: Date.now() - started,
         finishedAt: this.clock.now(),
       });
       this.logger.info({ sendId: row.id, outcome: 'sent', smtpCode: lastCode, copies: delivered, rejected: positions.length, ms: Date.now() - started }, 'mail sent');
-      return this.result(row.id, p.mail.messageId, p.recipients.all, positions, out.encryption);
+      return partResult(row.id, messageId, all, positions);
     }
     const e = firstError;
-    const code = e instanceof DomainError ? e.code : 'INTERNAL_ERROR';
-    // Nothing went out: the recipients do not count against the relay's quota (unless the outcome is unknown).
-    if (code !== 'SMTP_OUTCOME_UNKNOWN') await this.quota.release(hold);
+    const code = errorCodeOf(e);
     this.logger.info({ sendId: row.id, outcome: 'failed', code, ms: Date.now() - started }, 'mail not sent');
     const smtpCode = e instanceof DomainError && typeof e.details?.smtpCode === 'number' ? e.details.smtpCode : null;
     await this.finishDurably(row.id, {
       status: code === 'SMTP_OUTCOME_UNKNOWN' ? 'unknown' : 'failed',
       errorCode: code,
       smtpCode,
+      ...sizeBytes,
       durationMs: Date.now() - started,
       finishedAt: this.clock.now(),
-      ...(NOTHING_SENT.has(code) ? { idempotencyKey: null } : {}),
+      ...(releaseKey && NOTHING_SENT.has(code) ? { idempotencyKey: null } : {}),
     });
     throw e;
   }
 
-  private result(sendId: string, messageId: string, all: string[], rejectedPositions: number[], encryption: SendResult['encryption']): SendResult {
-    const rejected = new Set(rejectedPositions);
-    return { sendId, messageId, accepted: all.filter((_, i) => !rejected.has(i)), rejected: all.filter((_, i) => rejected.has(i)), encryption };
+  private result(p: Prepared, parts: SendPart[], encryption: SendResult['encryption']): SendResult {
+    const accepted = parts.flatMap((x) => x.accepted);
+    const rejected = parts.flatMap((x) => x.rejected);
+    const skipped = p.recipients.skipped;
+    return {
+      sendId: parts[0].sendId,
+      messageId: parts[0].messageId ?? '',
+      accepted,
+      rejected,
+      encryption,
+      parts,
+      totals: { parts: parts.length, recipients: p.recipients.all.length, accepted: accepted.length, rejected: rejected.length, skipped: skipped.length },
+      skipped,
+    };
   }
 
-  private replay(auth: AuthContext, existing: SendEntity, mac: string | null, recipients: ResolvedRecipients): SendOutcome {
+  /** Answers a retried request from the rows of the first one (every part of a split send), never sending again. */
+  private async replay(auth: AuthContext, existing: SendEntity, mac: string | null, p: Prepared, key: string): Promise<SendOutcome> {
     if (existing.accountId !== auth.accountId || existing.requestMac !== mac) {
       throw new DomainError('IDEMPOTENCY_KEY_REUSED', 422, 'This Idempotency-Key was already used for a different request; use a new key for a new mail.');
     }
-    if (existing.status === 'sending') return { status: 202, body: { sendId: existing.id, status: 'sending' } };
-    if (existing.status === 'sent') {
-      const positions: number[] = existing.rejectedPositions ? JSON.parse(existing.rejectedPositions) : [];
+    const later = await this.ledger.findByKeys(auth.tenantId, Array.from({ length: MAX_PARTS - 1 }, (_, i) => partKey(key, i + 1)));
+    const rows = [existing, ...later.sort((a, b) => partIndex(a.idempotencyKey) - partIndex(b.idempotencyKey))];
+    if (rows.some((r) => r.status === 'sending')) return { status: 202, body: accepted(rows) };
+    if (rows.some((r) => r.status === 'sent')) {
       const encryption = existing.encryption.split('+')[0] as SendResult['encryption'];
-      return { status: 200, body: this.result(existing.id, existing.messageId!, recipients.all, positions, encryption) };
+      const parts = rows.map((r, i): SendPart => {
+        const all = p.parts[i]?.all ?? [];
+        if (r.status === 'sent') return partResult(r.id, r.messageId!, all, r.rejectedPositions ? (JSON.parse(r.rejectedPositions) as number[]) : []);
+        return { sendId: r.id, messageId: r.messageId, accepted: [], rejected: all, status: r.status === 'unknown' ? 'unknown' : 'failed', errorCode: r.errorCode ?? 'INTERNAL_ERROR' };
+      });
+      return { status: 200, body: this.result(p, parts, encryption) };
     }
     if (existing.status === 'unknown') {
       throw new DomainError('SMTP_OUTCOME_UNKNOWN', 409, 'An earlier send with this Idempotency-Key lost its connection after the mail was handed over, so it may have been delivered; it is not sent again.', { sendId: existing.id });
@@ -426,4 +630,29 @@ export class MailService implements OnApplicationShutdown {
     const digest = (f: MailFile) => `${f.filename}\u0000${f.contentType}\u0000${createHash('sha256').update(f.content).digest('hex')}`;
     return this.box.mac(auth.tenantId, auth.accountId, JSON.stringify(req), ...uploads.images.map(digest), '|', ...uploads.attachments.map(digest));
   }
+}
+
+/**
+ * The idempotency key of part `index`: the request's own key for the first part (so a send of one mail keeps it),
+ * then a key derived from it. `#` is not allowed in a client's key, so a derived key cannot be one.
+ */
+export function partKey(key: string, index: number): string {
+  return index === 0 ? key : `#${index}-${createHash('sha256').update(key).digest('base64url').slice(0, 43)}`;
+}
+
+function partIndex(key: string | null): number {
+  return Number(/^#(\d+)-/.exec(key ?? '')?.[1] ?? 0);
+}
+
+function partResult(sendId: string, messageId: string, all: string[], rejectedPositions: number[]): SendPart {
+  const rejected = new Set(rejectedPositions);
+  return { sendId, messageId, accepted: all.filter((_, i) => !rejected.has(i)), rejected: all.filter((_, i) => rejected.has(i)), status: 'sent' };
+}
+
+function accepted(rows: SendEntity[]): SendAccepted {
+  return { sendId: rows[0].id, status: 'sending', ...(rows.length > 1 ? { sendIds: rows.map((r) => r.id) } : {}) };
+}
+
+function errorCodeOf(e: unknown): string {
+  return e instanceof DomainError ? e.code : 'INTERNAL_ERROR';
 }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, QueryFailedError } from 'typeorm';
+import { DataSource, In, QueryFailedError } from 'typeorm';
 import { SendEntity } from '../database/entities';
 
 export type SendRow = SendEntity;
@@ -33,6 +33,11 @@ export class SendLedger {
 
   async find(tenantId: string, id: string): Promise<SendEntity | null> {
     return this.repo.findOneBy({ tenantId, id });
+  }
+
+  /** The rows that hold any of these idempotency keys (the later parts of a split send). */
+  async findByKeys(tenantId: string, keys: string[]): Promise<SendEntity[]> {
+    return keys.length ? this.repo.findBy({ tenantId, idempotencyKey: In(keys) }) : [];
   }
 }
 

@@ -88,7 +88,8 @@ export class PermissionsService {
     if (!d.allowed) throw new DomainError('FORBIDDEN', 403, d.reason, { allowedGroups: d.allowedGroups });
   }
 
-  private async canAdministerSpace(auth: AuthContext, spaceKey: string): Promise<boolean> {
+  /** A site admin, or an admin of this space (asked of Confluence). */
+  async canAdministerSpace(auth: AuthContext, spaceKey: string): Promise<boolean> {
     if (auth.local) return true;
     if (await this.confluence.isSiteAdmin(auth)) return true;
     return this.confluence.isSpaceAdmin(auth, spaceKey);

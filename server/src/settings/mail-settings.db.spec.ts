@@ -1,6 +1,7 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, insertTenant, TestClock, type TestDatabase } from '../../../test/support/database';
+import { createTestCa } from '../../../test/support/tls';
 import { databaseKinds } from '../../../test/support/server';
 import { mailSettingsInputSchema } from '@mailpage/contract';
 import type { AppConfig } from '../config/app-config';
@@ -21,7 +22,7 @@ const SA_KEY = JSON.stringify({
 });
 
 /** The service as the app builds it, with the operator's relay configured or not. */
-function makeService(ds: TestDatabase['ds'], opts: { provided?: boolean; dkim?: boolean } = {}) {
+function makeService(ds: TestDatabase['ds'], opts: { provided?: boolean; dkim?: boolean; clock?: TestClock } = {}) {
   const config = {
     secretKeys: [{ id: 'k1', key: randomBytes(32) }],
     provided: opts.provided === false ? null : RELAY,
@@ -30,7 +31,7 @@ function makeService(ds: TestDatabase['ds'], opts: { provided?: boolean; dkim?: 
     smtp: { connectionTimeoutMs: 1000 },
   } as unknown as AppConfig;
   const box = new SecretBox(config);
-  const clock = new TestClock() as unknown as Clock;
+  const clock = (opts.clock ?? new TestClock()) as unknown as Clock;
   return { box, service: new MailSettingsService(ds, box, clock, config, new OAuth2Tokens(config, box), new ProvidedQuota(ds, config, clock)) };
 }
 
@@ -146,6 +147,9 @@ describe.each(databaseKinds())('provided relay and OAuth2 settings on %s', (kind
       port: 587,
       security: 'starttls',
       auth: { type: 'oauth2', provider: 'microsoft', tenantId: MS.tenantId, clientId: MS.clientId, user: 'bot@contoso.example', clientSecretSet: true },
+      tlsCaSet: false,
+      tlsCaSubject: null,
+      tlsCaExpiresAt: null,
     });
     const e = await row();
     expect(e.oauth2ClientSecretSealed).toMatch(/^mp1\.k1\./);
@@ -194,5 +198,58 @@ describe.each(databaseKinds())('provided relay and OAuth2 settings on %s', (kind
     expect(JSON.stringify(view)).not.toMatch(/g-sec|rt-secret/);
     expect((await service.save('tenant-a', g())).server).toMatchObject({ auth: { clientSecretSet: true, refreshTokenSet: true } });
     expect((await service.save('tenant-a', g({ user: 'someone@contoso.example' }))).server).toMatchObject({ auth: { clientSecretSet: true, refreshTokenSet: false } });
+  });
+});
+
+describe.each(databaseKinds())('a CA certificate to trust for the custom server on %s', (kind) => {
+  let db: TestDatabase;
+  let service: MailSettingsService;
+  const clock = new TestClock(new Date());
+  const ca = createTestCa();
+  const withCa = (tlsCa: unknown, over: Record<string, unknown> = {}) => input({ tlsCa, ...over });
+  beforeAll(async () => {
+    db = await createTestDatabase(kind);
+    await insertTenant(db.ds, 'tenant-a');
+    service = makeService(db.ds, { clock }).service;
+  });
+  afterAll(async () => db?.close());
+
+  it('stores an uploaded CA, shows its subject and expiry, and hands it to SMTP as a CA to trust', async () => {
+    const view = await service.save('tenant-a', withCa(ca.caPem));
+    expect(view.server).toMatchObject({ mode: 'custom', tlsCaSet: true, tlsCaSubject: 'CN=Mailpage Test CA' });
+    expect(view.server.mode === 'custom' && Date.parse(view.server.tlsCaExpiresAt!)).toBeGreaterThan(Date.now());
+    expect(JSON.stringify(view)).not.toContain('BEGIN CERTIFICATE');
+    const r = await service.resolve('tenant-a');
+    expect(r.target.trustedCa).toMatch(/^-----BEGIN CERTIFICATE-----/);
+  });
+
+  it('keeps the CA for the same host when the input leaves it out, drops it for another host, and removes it on null', async () => {
+    await service.save('tenant-a', withCa(ca.caPem));
+    expect((await service.save('tenant-a', input())).server).toMatchObject({ tlsCaSet: true });
+    expect((await service.save('tenant-a', input({ host: 'other.example.com' }))).server).toMatchObject({ tlsCaSet: false });
+    await service.save('tenant-a', withCa(ca.caPem));
+    expect((await service.save('tenant-a', withCa(null))).server).toMatchObject({ tlsCaSet: false, tlsCaSubject: null });
+    expect((await service.resolve('tenant-a')).target.trustedCa).toBeUndefined();
+  });
+
+  it('refuses a certificate that is not a CA, an expired CA and one that cannot be read, naming server.tlsCa', async () => {
+    await expect(service.save('tenant-a', withCa(ca.certPem))).rejects.toMatchObject({ code: 'VALIDATION_FAILED', status: 400, message: expect.stringMatching(/^server\.tlsCa is not a CA certificate \(CN=localhost cannot issue/) });
+    const later = makeService(db.ds, { clock: new TestClock(new Date(Date.now() + 30 * 86_400_000)) }).service;
+    await expect(later.save('tenant-a', withCa(ca.caPem))).rejects.toMatchObject({ message: expect.stringMatching(/^server\.tlsCa expired on \d{4}-\d\d-\d\d/) });
+    const broken = ca.caPem.replace(/\n[A-Za-z0-9+/]{10}/, '\nAAAAAAAAAA');
+    await expect(service.save('tenant-a', withCa(broken))).rejects.toMatchObject({ message: expect.stringMatching(/^server\.tlsCa is not a certificate that can be read/) });
+  });
+
+  it('refuses a private key, two certificates, other text and more than 64 kB before reading anything', () => {
+    const problem = (tlsCa: string) => {
+      const r = mailSettingsInputSchema.safeParse({ senderAddress: 'docs@example.com', server: { mode: 'custom', host: 'smtp.example.com', port: 587, security: 'starttls', tlsCa } });
+      return r.success ? null : r.error.issues.map((i) => i.message).join('; ');
+    };
+    expect(problem(ca.keyPem)).toMatch(/server\.tlsCa holds a private key/);
+    expect(problem(`${ca.caPem}${ca.caPem}`)).toMatch(/server\.tlsCa holds 2 certificates/);
+    expect(problem(`hello\n${ca.caPem}`)).toMatch(/server\.tlsCa has text outside the PEM certificate/);
+    expect(problem('not a certificate')).toMatch(/server\.tlsCa is not a PEM certificate/);
+    expect(problem(`${ca.caPem}${' '.repeat(64 * 1024)}`)).toMatch(/server\.tlsCa is longer than 64 kB/);
+    expect(problem(ca.caPem)).toBeNull();
   });
 });

@@ -1,4 +1,4 @@
-import { createPrivateKey } from 'node:crypto';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { GoogleServiceAccountKey, Mailbox, MailSettingsParsed, MailSettingsView, OAuth2AuthInput, ProvidedRelayView, SmtpAuthView } from '@mailpage/contract';
@@ -48,7 +48,15 @@ export interface ResolvedMailSettings {
 
 export function toSettingsView(e: MailSettingsEntity | null, providedRelay: ProvidedRelayView): MailSettingsView {
   if (!e) {
-    return { configured: false, senderName: '', senderAddress: '', subjectPrefix: '', server: { mode: 'custom', host: '', port: 587, security: 'starttls', auth: { type: 'none' } }, providedRelay, updatedAt: null };
+    return {
+      configured: false,
+      senderName: '',
+      senderAddress: '',
+      subjectPrefix: '',
+      server: { mode: 'custom', host: '', port: 587, security: 'starttls', auth: { type: 'none' }, ...trustedCaView(null) },
+      providedRelay,
+      updatedAt: null,
+    };
   }
   return {
     configured: true,
@@ -64,6 +72,7 @@ export function toSettingsView(e: MailSettingsEntity | null, providedRelay: Prov
             port: e.port ?? 587,
             security: e.security ?? 'starttls',
             auth: authView(e),
+            ...trustedCaView(e.tlsCaPem),
           },
     providedRelay,
     updatedAt: e.updatedAt.toISOString(),
@@ -158,7 +167,14 @@ export class MailSettingsService {
     return {
       ...common,
       relay: 'custom',
-      target: { key: `${tenantId}:${e.revision}:${submitted ? 'submitted' : 'saved'}`, host: e.host!, port: e.port!, security: e.security!, auth },
+      target: {
+        key: `${tenantId}:${e.revision}:${submitted ? 'submitted' : 'saved'}`,
+        host: e.host!,
+        port: e.port!,
+        security: e.security!,
+        auth,
+        ...(e.tlsCaPem ? { trustedCa: e.tlsCaPem } : {}),
+      },
       from: sender,
       replyTo: null,
       envelopeFrom: e.senderAddress,
@@ -232,11 +248,15 @@ export class MailSettingsService {
     e.oauth2ClientSecretSealed = null;
     e.oauth2PrivateKeySealed = null;
     e.oauth2RefreshTokenSealed = null;
+    e.tlsCaPem = null;
     const server = input.server;
     if (server.mode === 'custom') {
       e.host = server.host.toLowerCase();
       e.port = server.port;
       e.security = server.security;
+      // A CA vouches for any name it likes: kept (when the input leaves it out) only for the host it was uploaded for.
+      if (server.tlsCa) e.tlsCaPem = readTrustedCa(server.tlsCa, this.clock.now());
+      else if (server.tlsCa === undefined && existing?.serverMode === 'custom' && existing.host === e.host) e.tlsCaPem = existing.tlsCaPem;
       if (server.auth.type === 'password') {
         e.authType = 'password';
         e.username = server.auth.username;
@@ -317,4 +337,41 @@ function readServiceAccountKey(text: string): GoogleServiceAccountKey {
     });
   }
   return key;
+}
+
+const caProblem = (problem: string) =>
+  new DomainError('VALIDATION_FAILED', 400, `server.tlsCa ${problem}.`, { issues: [{ path: 'server.tlsCa', message: `server.tlsCa ${problem}` }] });
+
+/**
+ * The uploaded CA certificate, read with node:crypto and stored re-encoded: one certificate, a CA (basicConstraints
+ * CA:TRUE), valid now. Trusting it adds to the public CAs for this site's server only; verification stays on.
+ */
+export function readTrustedCa(pem: string, now: Date): string {
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(pem);
+  } catch {
+    throw caProblem('is not a certificate that can be read; export the CA certificate as PEM (Base-64) and upload it again');
+  }
+  if (!cert.ca) throw caProblem(`is not a CA certificate (${subjectText(cert)} cannot issue certificates); upload the certificate of the CA that issued the server's certificate`);
+  const from = new Date(cert.validFrom);
+  const to = new Date(cert.validTo);
+  if (to.getTime() < now.getTime()) throw caProblem(`expired on ${to.toISOString().slice(0, 10)}; upload the CA's current certificate`);
+  if (from.getTime() > now.getTime()) throw caProblem(`is not valid before ${from.toISOString().slice(0, 10)}`);
+  return cert.toString();
+}
+
+function trustedCaView(pem: string | null): { tlsCaSet: boolean; tlsCaSubject: string | null; tlsCaExpiresAt: string | null } {
+  if (!pem) return { tlsCaSet: false, tlsCaSubject: null, tlsCaExpiresAt: null };
+  try {
+    const cert = new X509Certificate(pem);
+    return { tlsCaSet: true, tlsCaSubject: subjectText(cert), tlsCaExpiresAt: new Date(cert.validTo).toISOString() };
+  } catch {
+    return { tlsCaSet: true, tlsCaSubject: null, tlsCaExpiresAt: null };
+  }
+}
+
+/** "CN=Example Root CA, O=Example Corp": node:crypto gives one attribute a line. */
+function subjectText(cert: X509Certificate): string {
+  return cert.subject.split('\n').filter(Boolean).reverse().join(', ');
 }

@@ -3,7 +3,19 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { LRUCache } from 'lru-cache';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock';
-import { EncryptionSettingsEntity, GlobalPermissionsEntity, ProvidedQuotaEntity, PublicKeyEntity, MailSettingsEntity, SendEntity, SpacePermissionsEntity, TenantEntity } from '../database/entities';
+import {
+  EncryptionSettingsEntity,
+  GlobalPermissionsEntity,
+  MailLayoutEntity,
+  MailSettingsEntity,
+  ProvidedQuotaEntity,
+  PublicKeyEntity,
+  RecipientPolicyEntity,
+  SendEntity,
+  SpaceMailSettingsEntity,
+  SpacePermissionsEntity,
+  TenantEntity,
+} from '../database/entities';
 
 const TOUCH_INTERVAL_MS = 60 * 60 * 1000;
 
@@ -51,6 +63,9 @@ export class TenantsService {
       await m.delete(PublicKeyEntity, { tenantId: id });
       await m.delete(EncryptionSettingsEntity, { tenantId: id });
       await m.delete(ProvidedQuotaEntity, { tenantId: id });
+      await m.delete(MailLayoutEntity, { tenantId: id });
+      await m.delete(RecipientPolicyEntity, { tenantId: id });
+      await m.delete(SpaceMailSettingsEntity, { tenantId: id });
       await m.delete(TenantEntity, { id });
     });
     this.recent.delete(id);

@@ -31,7 +31,7 @@ describe('global settings page', () => {
   it('shows the tabs to a site admin, the outbox only in local mode, with the chosen tab open', async () => {
     const api = new FakeApi().on('GET', '/api/me', { ...ME, isSiteAdmin: true }).on('GET', '/api/permissions', { enabled: true, allowedGroups: [], enforceInAllSpaces: false });
     await render(api);
-    expect(texts(el(), '[role="tab"]')).toEqual(['Mail server', 'Permissions', 'Encryption', 'Audit log', 'Outbox (local)']);
+    expect(texts(el(), '[role="tab"]')).toEqual(['Mail server', 'Permissions', 'Recipients', 'Layout', 'Encryption', 'Audit log', 'Outbox (local)']);
     expect(el().querySelector('[role="tab"][aria-selected="true"]')!.textContent!.trim()).toBe('Permissions');
     expect(el().querySelector('[role="tabpanel"] form[data-permissions]')).not.toBeNull();
   });

@@ -6,15 +6,17 @@ import { HOST } from '../core/host';
 import { Tabs, type Tab } from '../shared/tabs';
 import { AuditLog } from './audit-log';
 import { EncryptionForm } from './encryption-form';
+import { LayoutForm } from './layout-form';
 import { MailSettingsForm } from './mail-settings-form';
 import { Outbox } from './outbox';
 import { PermissionsForm } from './permissions-form';
+import { RecipientsForm } from './recipients-form';
 
 /** Global settings (Confluence's "Mailpage" settings page), for site admins. One tab per concern. */
 @Component({
   selector: 'mp-admin-page',
   changeDetection: ChangeDetectionStrategy.OnPush,
-  imports: [Tabs, MailSettingsForm, PermissionsForm, EncryptionForm, AuditLog, Outbox],
+  imports: [Tabs, MailSettingsForm, PermissionsForm, RecipientsForm, LayoutForm, EncryptionForm, AuditLog, Outbox],
   template: `
     <div class="page">
       <h1>Mailpage settings</h1>
@@ -32,7 +34,7 @@ import { PermissionsForm } from './permissions-form';
           <p>Ask a site admin of your Confluence site if the mail server, the permissions or the encryption need to change.</p>
         </div>
       } @else {
-        <p class="lead">How pages are sent as mail on this site: the mail server, who may send, encryption, and a log of every send.</p>
+        <p class="lead">How pages are sent as mail on this site: the mail server, who may send, where mail may go, how it looks, encryption, and a log of every send.</p>
         <mp-tabs prefix="admin" label="Settings" [tabs]="tabs()" [selected]="current()" (selectedChange)="select($event)" />
         <div role="tabpanel" [id]="'admin-panel-' + current()" [attr.aria-labelledby]="'admin-tab-' + current()">
           @switch (current()) {
@@ -41,6 +43,12 @@ import { PermissionsForm } from './permissions-form';
             }
             @case ('permissions') {
               <mp-permissions-form />
+            }
+            @case ('recipients') {
+              <mp-recipients-form />
+            }
+            @case ('layout') {
+              <mp-layout-form />
             }
             @case ('encryption') {
               <mp-encryption-form />
@@ -68,6 +76,8 @@ export class AdminPage implements OnInit {
   readonly tabs = computed<Tab[]>(() => [
     { id: 'mail', label: 'Mail server' },
     { id: 'permissions', label: 'Permissions' },
+    { id: 'recipients', label: 'Recipients' },
+    { id: 'layout', label: 'Layout' },
     { id: 'encryption', label: 'Encryption' },
     { id: 'audit', label: 'Audit log' },
     ...(this.local ? [{ id: 'outbox', label: 'Outbox (local)' }] : []),

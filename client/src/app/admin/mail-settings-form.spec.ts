@@ -9,7 +9,16 @@ const SAVED: MailSettingsView = {
   senderName: 'Docs Team',
   senderAddress: 'docs@example.com',
   subjectPrefix: '[Wiki]',
-  server: { mode: 'custom', host: 'smtp.example.com', port: 587, security: 'starttls', auth: { type: 'password', username: 'mailer', passwordSet: true } },
+  server: {
+    mode: 'custom',
+    host: 'smtp.example.com',
+    port: 587,
+    security: 'starttls',
+    auth: { type: 'password', username: 'mailer', passwordSet: true },
+    tlsCaSet: false,
+    tlsCaSubject: null,
+    tlsCaExpiresAt: null,
+  },
   providedRelay: { available: false, fromAddress: null, dailyQuota: null, usedToday: null },
   updatedAt: '2026-11-20T10:00:00.000Z',
 };
@@ -137,6 +146,9 @@ describe('mail settings form', () => {
         port: 587,
         security: 'starttls',
         auth: { type: 'oauth2', provider: 'microsoft', tenantId: 'contoso.onmicrosoft.com', clientId: '11111111-2222-3333-4444-555555555555', user: 'wiki@contoso.com', clientSecretSet: true },
+        tlsCaSet: false,
+        tlsCaSubject: null,
+        tlsCaExpiresAt: null,
       },
     } satisfies MailSettingsView);
     api.on('PUT', '/api/settings/mail', SAVED);
@@ -151,5 +163,38 @@ describe('mail settings form', () => {
   it('says when the operator runs no relay', async () => {
     await render();
     expect(el().querySelector('#ms-mode-provided-hint')!.textContent).toContain('runs no relay');
+  });
+
+  it('sends a pasted CA certificate, shows the saved one by its subject, and removes it only when asked', async () => {
+    const PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----';
+    const withCa: MailSettingsView = { ...SAVED, server: { ...(SAVED.server as Extract<MailSettingsView['server'], { mode: 'custom' }>), tlsCaSet: true, tlsCaSubject: 'CN=Corp Root CA', tlsCaExpiresAt: '2030-01-01T00:00:00.000Z' } };
+    api.on('PUT', '/api/settings/mail', withCa);
+    await render();
+    type(field('ms-tls-ca'), PEM);
+    await click('button[type="submit"]');
+    expect((api.callsTo('PUT', '/api/settings/mail')[0].body as { server: Record<string, unknown> }).server['tlsCa']).toBe(PEM);
+    expect(field('ms-tls-ca').value).toBe('');
+    expect(el().querySelector('[data-tls-ca-hint]')!.textContent).toContain('Trusted: CN=Corp Root CA, valid until');
+
+    await click('button[type="submit"]');
+    expect('tlsCa' in (api.callsTo('PUT', '/api/settings/mail')[1].body as { server: Record<string, unknown> }).server).toBe(false);
+
+    api.on('PUT', '/api/settings/mail', SAVED);
+    await click('button[data-remove-tls-ca]');
+    expect(el().querySelector('[data-tls-ca-hint]')!.textContent).toContain('removed when you save');
+    await click('button[type="submit"]');
+    expect((api.callsTo('PUT', '/api/settings/mail')[2].body as { server: Record<string, unknown> }).server['tlsCa']).toBeNull();
+    expect(el().querySelector('[data-remove-tls-ca]')).toBeNull();
+  });
+
+  it('shows the service sentence about a refused CA certificate next to its field', async () => {
+    api.fail('PUT', '/api/settings/mail', 'VALIDATION_FAILED', 'server.tlsCa is not a CA certificate (CN=smtp.example.com cannot issue certificates).', {
+      issues: [{ path: 'server.tlsCa', message: 'server.tlsCa is not a CA certificate (CN=smtp.example.com cannot issue certificates)' }],
+    });
+    await render();
+    type(field('ms-tls-ca'), '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----');
+    await click('button[type="submit"]');
+    expect(el().querySelector('#ms-tls-ca-error')!.textContent).toContain('is not a CA certificate');
+    expect(field('ms-tls-ca').getAttribute('aria-describedby')).toContain('ms-tls-ca-error');
   });
 });

@@ -22,6 +22,7 @@ type Field =
   | 'oauthUser'
   | 'serviceAccountKey'
   | 'refreshToken'
+  | 'tlsCa'
   | 'testRecipient';
 
 type AuthType = 'password' | 'oauth2' | 'none';
@@ -43,6 +44,7 @@ const PATHS: Record<string, Field> = {
   'server.auth.serviceAccountKey': 'serviceAccountKey',
   'server.auth.refreshToken': 'refreshToken',
   'server.mode': 'mode',
+  'server.tlsCa': 'tlsCa',
   testRecipient: 'testRecipient',
 };
 
@@ -83,6 +85,7 @@ const IDS: Record<Field, string> = {
   oauthUser: 'ms-oauth-user',
   serviceAccountKey: 'ms-service-account-key',
   refreshToken: 'ms-refresh-token',
+  tlsCa: 'ms-tls-ca',
   testRecipient: 'ms-test-recipient',
 };
 
@@ -191,6 +194,32 @@ const IDS: Record<Field, string> = {
                 <p class="field-error" role="alert" id="ms-security-error">{{ e }}</p>
               }
             </div>
+            @if (security() !== 'none') {
+              <div class="field">
+                <label for="ms-tls-ca">Trusted CA certificate (optional)</label>
+                <textarea id="ms-tls-ca" rows="3" spellcheck="false" formControlName="tlsCa" placeholder="-----BEGIN CERTIFICATE-----" [attr.aria-invalid]="invalid('tlsCa')" [attr.aria-describedby]="describedBy('tlsCa', true)"></textarea>
+                <p class="hint" id="ms-tls-ca-hint" data-tls-ca-hint>
+                  @if (tlsCa(); as ca) {
+                    @if (removeTlsCa()) {
+                      The saved CA certificate is removed when you save.
+                    } @else {
+                      Trusted: {{ ca.subject ?? 'a CA certificate' }}{{ ca.expiresAt ? ', valid until ' + ca.expiresAt : '' }}. Paste another to replace it.
+                    }
+                  } @else {
+                    For a server whose certificate your own certificate authority issued: paste that CA's certificate (PEM), or choose the file. Certificates are still checked.
+                  }
+                </p>
+                <div class="actions">
+                  <input type="file" accept=".pem,.crt,.cer,application/x-pem-file" aria-label="Choose the CA certificate file" (change)="pickCaFile($any($event.target))" />
+                  @if (tlsCa()) {
+                    <button type="button" class="btn" (click)="removeTlsCa.set(!removeTlsCa())" data-remove-tls-ca>{{ removeTlsCa() ? 'Keep the saved CA' : 'Remove the saved CA' }}</button>
+                  }
+                </div>
+                @if (err().tlsCa; as e) {
+                  <p class="field-error" role="alert" id="ms-tls-ca-error">{{ e }}</p>
+                }
+              </div>
+            }
             <div class="field">
               <label for="ms-auth">Sign in</label>
               <select id="ms-auth" formControlName="authType">
@@ -364,6 +393,7 @@ export class MailSettingsForm implements OnInit {
     clientSecret: '',
     refreshToken: '',
     serviceAccountKey: '',
+    tlsCa: '',
     testRecipient: '',
   });
 
@@ -374,6 +404,9 @@ export class MailSettingsForm implements OnInit {
   /** Which write-only secrets the service holds (never their values). */
   readonly secretSet = signal({ password: false, clientSecret: false, refreshToken: false, serviceAccountKey: false });
   readonly serviceAccountEmail = signal<string | null>(null);
+  /** The saved CA certificate, as the service names it (never its PEM), and whether the admin asked to remove it. */
+  readonly tlsCa = signal<{ subject: string | null; expiresAt: string | null } | null>(null);
+  readonly removeTlsCa = signal(false);
   readonly updatedAt = signal<string | null>(null);
   readonly busy = signal<'save' | 'test' | null>(null);
   readonly err = signal<Partial<Record<Field, string>>>({});
@@ -437,6 +470,11 @@ export class MailSettingsForm implements OnInit {
     if (f) this.form.controls.serviceAccountKey.setValue((await f.text()).trim());
   }
 
+  async pickCaFile(el: HTMLInputElement): Promise<void> {
+    const f = el.files?.[0];
+    if (f) this.form.controls.tlsCa.setValue((await f.text()).trim());
+  }
+
   /** What the form holds, as the service reads it. Empty secrets are left out: the saved ones stay. */
   toInput(): MailSettingsInput {
     const v = this.form.getRawValue();
@@ -459,8 +497,10 @@ export class MailSettingsForm implements OnInit {
         ...secret('refreshToken', v.refreshToken),
       };
     }
+    // A pasted CA replaces the saved one; none keeps it (same host), unless the admin removed it.
+    const tlsCa = v.security === 'none' ? {} : v.tlsCa.trim() ? { tlsCa: v.tlsCa.trim() } : this.removeTlsCa() ? { tlsCa: null } : {};
     const server: MailSettingsInput['server'] =
-      v.mode === 'provided' ? { mode: 'provided' } : { mode: 'custom', host: v.host.trim(), port: Number(v.port), security: v.security, auth };
+      v.mode === 'provided' ? { mode: 'provided' } : { mode: 'custom', host: v.host.trim(), port: Number(v.port), security: v.security, auth, ...tlsCa };
     return { senderName: v.senderName, senderAddress: v.senderAddress.trim(), subjectPrefix: v.subjectPrefix, server };
   }
 
@@ -524,6 +564,8 @@ export class MailSettingsForm implements OnInit {
       serviceAccountKey: !!oauth && 'serviceAccountKeySet' in oauth && oauth.serviceAccountKeySet,
     });
     this.serviceAccountEmail.set(oauth && 'serviceAccountEmail' in oauth ? oauth.serviceAccountEmail : null);
+    this.tlsCa.set(custom?.tlsCaSet ? { subject: custom.tlsCaSubject ?? null, expiresAt: custom.tlsCaExpiresAt ? formatDateTime(custom.tlsCaExpiresAt) : null } : null);
+    this.removeTlsCa.set(false);
     const oauthKind: OAuthKind = !oauth || oauth.provider === 'microsoft' ? 'microsoft' : oauth.credential === 'service-account' ? 'google-service-account' : 'google-refresh-token';
     this.form.setValue({
       senderName: v.senderName,
@@ -543,6 +585,7 @@ export class MailSettingsForm implements OnInit {
       clientSecret: '',
       refreshToken: '',
       serviceAccountKey: '',
+      tlsCa: '',
       testRecipient: keepTestRecipient ? this.form.controls.testRecipient.getRawValue() : '',
     });
     this.err.set({});

@@ -164,4 +164,37 @@ describe('recipient picker', () => {
     expect(chips()).toEqual(['a@example.com', 'Lee, Ann <ann@example.com>']);
     expect(input.value).toBe('not-an-address');
   });
+
+  it('offers Confluence groups with the users, and shows a group chip with its member count', async () => {
+    api.on('GET', '/api/recipients', [{ accountId: 'wendy', displayName: 'Wendy Writer', email: 'wendy@example.com' }]);
+    api.on('GET', '/api/groups', [{ name: 'writers' }]);
+    api.on('GET', '/api/groups/writers/members/count', { name: 'writers', count: 12 });
+    await render();
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+    input.focus();
+    type(input, 'writ');
+    await vi.advanceTimersByTimeAsync(SUGGEST_DEBOUNCE_MS + 10);
+    fixture.detectChanges();
+    expect(api.callsTo('GET', '/api/groups').map((c) => c.path)).toEqual(['/api/groups?query=writ']);
+    expect(texts(el(), '[role="option"]')).toEqual(['Wendy Writer, wendy@example.com', 'writers, Confluence group: everyone in it gets the mail']);
+    key(input, 'ArrowUp');
+    key(input, 'Enter');
+    await vi.advanceTimersByTimeAsync(0);
+    fixture.detectChanges();
+    expect(chips()).toEqual(['writers group, 12 members']);
+    expect(fixture.componentInstance.to().map(toRecipientInput)).toEqual([{ group: 'writers' }]);
+    expect(el().querySelector('li.chip')!.getAttribute('data-recipient')).toBe('group:writers');
+  });
+
+  it('still offers users when the groups cannot be searched', async () => {
+    api.on('GET', '/api/recipients', [{ accountId: 'wendy', displayName: 'Wendy Writer', email: 'wendy@example.com' }]);
+    await render();
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+    input.focus();
+    type(input, 'wen');
+    await vi.advanceTimersByTimeAsync(SUGGEST_DEBOUNCE_MS + 10);
+    fixture.detectChanges();
+    expect(texts(el(), '[role="option"]')).toEqual(['Wendy Writer, wendy@example.com']);
+    expect(el().querySelector('.field-warning')).toBeNull();
+  });
 });

@@ -1,16 +1,27 @@
 import { ChangeDetectionStrategy, Component, DestroyRef, ElementRef, computed, inject, input, model, signal, viewChild } from '@angular/core';
-import type { RecipientSuggestion } from '@mailpage/contract';
-import { Subject, catchError, debounceTime, distinctUntilChanged, from, of, switchMap } from 'rxjs';
+import type { GroupMemberCount, GroupSuggestion, RecipientSuggestion } from '@mailpage/contract';
+import { Subject, catchError, combineLatest, debounceTime, distinctUntilChanged, from, map, of, switchMap } from 'rxjs';
 import { ApiClient, asApiError } from '../core/api';
 import { uniqueId } from '../shared/format';
-import { commaEndsAddress, fromSuggestion, parseRecipient, recipientLabel, sameRecipient, splitAddresses, type Recipient } from './recipients';
+import {
+  commaEndsAddress,
+  fromSuggestion,
+  groupMembersText,
+  parseRecipient,
+  recipientLabel,
+  sameRecipient,
+  splitAddresses,
+  suggestionKey,
+  type Recipient,
+  type Suggestion,
+} from './recipients';
 
 export const SUGGEST_DEBOUNCE_MS = 300;
 
 /**
- * One recipient field (To, Cc or Bcc). Typing a name asks Confluence for matching users; typing an address checks it
- * as typed with the same parser the service uses. Enter or comma adds a chip, Backspace in the empty box removes the
- * last one, and each chip has a remove button.
+ * One recipient field (To, Cc or Bcc). Typing a name asks Confluence for matching users and groups; typing an address
+ * checks it as typed with the same parser the service uses. Enter or comma adds a chip, Backspace in the empty box
+ * removes the last one, and each chip has a remove button. A group chip shows its member count once Confluence gives it.
  */
 @Component({
   selector: 'mp-recipient-picker',
@@ -85,10 +96,12 @@ export const SUGGEST_DEBOUNCE_MS = 300;
       <div class="box" [class.invalid]="invalid()" (click)="focus()">
         <ul class="chips" [attr.aria-label]="label() + ' recipients'">
           @for (r of recipients(); track $index) {
-            <li class="chip" [attr.data-recipient]="r.kind === 'user' ? r.accountId : r.address">
+            <li class="chip" [class.chip-group]="r.kind === 'group'" [attr.data-recipient]="r.kind === 'user' ? r.accountId : r.kind === 'group' ? 'group:' + r.name : r.address">
               <span class="chip-text">
                 @if (r.kind === 'user') {
                   {{ r.displayName }} <span class="chip-sub">{{ r.email ?? 'email hidden' }}</span>
+                } @else if (r.kind === 'group') {
+                  {{ r.name }} <span class="chip-sub" data-member-count>{{ membersText(r.count) }}</span>
                 } @else {
                   {{ r.name ? r.name + ' <' + r.address + '>' : r.address }}
                 }
@@ -127,7 +140,7 @@ export const SUGGEST_DEBOUNCE_MS = 300;
           (blur)="onBlur()"
         />
         <ul class="listbox" role="listbox" [id]="id + '-listbox'" [attr.aria-labelledby]="id + '-label'" [hidden]="!open()">
-          @for (s of suggestions(); track s.accountId; let i = $index) {
+          @for (s of suggestions(); track key(s); let i = $index) {
             <li
               class="option"
               role="option"
@@ -136,8 +149,13 @@ export const SUGGEST_DEBOUNCE_MS = 300;
               (mousedown)="$event.preventDefault()"
               (click)="choose(s)"
             >
-              <span>{{ s.displayName }}<span class="visually-hidden">,&#32;</span></span>
-              <span class="option-sub">{{ s.email ?? 'email hidden' }}</span>
+              @if (s.kind === 'group') {
+                <span>{{ s.name }}<span class="visually-hidden">,&#32;</span></span>
+                <span class="option-sub">Confluence group: everyone in it gets the mail</span>
+              } @else {
+                <span>{{ s.displayName }}<span class="visually-hidden">,&#32;</span></span>
+                <span class="option-sub">{{ s.email ?? 'email hidden' }}</span>
+              }
             </li>
           }
         </ul>
@@ -171,7 +189,7 @@ export class RecipientPicker {
   readonly text = signal('');
   /** Set when the person tried to add what they typed (Enter, comma, leaving the box): the reason becomes an error. */
   readonly committed = signal(false);
-  readonly suggestions = signal<RecipientSuggestion[]>([]);
+  readonly suggestions = signal<Suggestion[]>([]);
   readonly active = signal(-1);
   readonly searchError = signal<string | null>(null);
   readonly announcement = signal('');
@@ -204,25 +222,40 @@ export class RecipientPicker {
         debounceTime(SUGGEST_DEBOUNCE_MS),
         distinctUntilChanged(),
         switchMap((q) => {
-          if (q.length < 2) return of([] as RecipientSuggestion[]);
-          return from(this.api.get<RecipientSuggestion[]>('/api/recipients', { query: q })).pipe(
+          if (q.length < 2) return of([] as Suggestion[]);
+          const users = from(this.api.get<RecipientSuggestion[]>('/api/recipients', { query: q })).pipe(
+            map((list) => list.map((u): Suggestion => ({ kind: 'user', ...u }))),
             catchError((e: unknown) => {
               this.searchError.set(`Confluence users could not be searched: ${asApiError(e).message}`);
-              return of([] as RecipientSuggestion[]);
+              return of([] as Suggestion[]);
             }),
           );
+          // Groups are offered as well where the service can list them; without them the field still works.
+          const groups = from(this.api.get<GroupSuggestion[]>('/api/groups', { query: q })).pipe(
+            map((list) => list.map((g): Suggestion => ({ kind: 'group', ...g }))),
+            catchError(() => of([] as Suggestion[])),
+          );
+          return combineLatest([users, groups]).pipe(map(([u, g]) => [...u, ...g]));
         }),
       )
       .subscribe((list) => {
-        const fresh = list.filter((s) => !this.recipients().some((r) => r.kind === 'user' && r.accountId === s.accountId));
+        const fresh = list.filter((s) => !this.recipients().some((r) => sameRecipient(r, fromSuggestion(s))));
         this.suggestions.set(fresh);
         this.active.set(-1);
-        if (list.length) this.searchError.set(null);
+        if (list.some((s) => s.kind === 'user')) this.searchError.set(null);
         if (this.text().trim().length >= 2 && !this.text().includes('@')) {
-          this.announcement.set(fresh.length ? `${fresh.length} ${fresh.length === 1 ? 'person' : 'people'} found. Use the arrow keys to choose.` : 'No Confluence user matches. Type a full email address instead.');
+          this.announcement.set(fresh.length ? `${fresh.length} ${fresh.length === 1 ? 'match' : 'matches'} found. Use the arrow keys to choose.` : 'No Confluence user or group matches. Type a full email address instead.');
         }
       });
     inject(DestroyRef).onDestroy(() => sub.unsubscribe());
+  }
+
+  key(s: Suggestion): string {
+    return suggestionKey(s);
+  }
+
+  membersText(count: number | null): string {
+    return groupMembersText(count);
   }
 
   labelOf(r: Recipient): string {
@@ -304,8 +337,10 @@ export class RecipientPicker {
     if (this.text().trim()) this.commit(false);
   }
 
-  choose(s: RecipientSuggestion): void {
-    this.add(fromSuggestion(s));
+  choose(s: Suggestion): void {
+    const r = fromSuggestion(s);
+    this.add(r);
+    if (r.kind === 'group') void this.countMembers(r.name);
     this.setText('');
     this.committed.set(false);
     this.suggestions.set([]);
@@ -348,6 +383,17 @@ export class RecipientPicker {
     }
     this.recipients.update((list) => [...list, r]);
     this.announcement.set(`Added ${recipientLabel(r)} to ${this.label()}.`);
+  }
+
+  /** The group chip shows how many people the mail will reach before it is sent. */
+  private async countMembers(name: string): Promise<void> {
+    try {
+      const { count } = await this.api.get<GroupMemberCount>(`/api/groups/${encodeURIComponent(name)}/members/count`);
+      this.recipients.update((list) => list.map((r) => (r.kind === 'group' && r.name === name ? { ...r, count } : r)));
+      this.announcement.set(`Group ${name} has ${count} ${count === 1 ? 'member' : 'members'}.`);
+    } catch {
+      // The count is a courtesy: the service expands the group when the mail is sent, and says what it could not.
+    }
   }
 
   private setText(v: string): void {

@@ -10,6 +10,9 @@ export interface SendErrorPlacement {
   /** About recipients as a whole (none, too many, a user whose address is hidden without a field). */
   recipients: string | null;
   attachments: string | null;
+  /** About the personal message, and about Reply-To me (the sender's address is not available). */
+  message: string | null;
+  replyToMe: string | null;
   /** The server's sentence for the form as a whole; null when it is already shown next to what it concerns. */
   form: string | null;
   /** The service refused this user: the sentence says why (permissions). */
@@ -21,7 +24,7 @@ export interface SendErrorPlacement {
 const FIELD = /^(to|cc|bcc)(?:\[\d+\]|\.\d+)?/;
 
 export function placeSendError(error: ApiError | null): SendErrorPlacement {
-  const out: SendErrorPlacement = { to: [], cc: [], bcc: [], recipients: null, attachments: null, form: null, forbidden: false, limit: null };
+  const out: SendErrorPlacement = { to: [], cc: [], bcc: [], recipients: null, attachments: null, message: null, replyToMe: null, form: null, forbidden: false, limit: null };
   if (!error) return out;
   let shownAtField = false;
 
@@ -38,6 +41,12 @@ export function placeSendError(error: ApiError | null): SendErrorPlacement {
     const field = FIELD.exec(issue.path)?.[1] as RecipientField | undefined;
     if (field) out[field].push(issue.message);
     else if (issue.path.startsWith('attachmentIds')) out.attachments = issue.message;
+    else if (issue.path === 'message') out.message = issue.message;
+    else if (issue.path === 'replyToMe') {
+      // The whole sentence says what to do; it is about this one box only.
+      out.replyToMe = error.message;
+      shownAtField = true;
+    }
   }
 
   switch (error.code) {

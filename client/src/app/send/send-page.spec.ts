@@ -217,4 +217,90 @@ describe('send dialog', () => {
     expect(out).toContain('alt="chart" src="data:image/svg+xml,');
     expect(out).toContain('src="data:image/png;base64,AA"');
   });
+
+  it('sends the personal message and Reply-To me, and leaves both out when unused', async () => {
+    api.on('POST', '/api/mail/send', SENT);
+    await render();
+    await add(0, 'ann@example.com');
+    const message = el().querySelector<HTMLTextAreaElement>('textarea[data-message]')!;
+    type(message, 'Hi team,\nplease read.');
+    el().querySelector<HTMLInputElement>('input[data-reply-to-me]')!.click();
+    await fixture.whenStable();
+    expect(el().querySelector('#send-message-hint')!.textContent).toContain('1979 characters left');
+    await clickSend();
+    expect(api.callsTo('POST', '/api/mail/send')[0].body).toMatchObject({ message: 'Hi team,\nplease read.', replyToMe: true });
+    type(message, '  ');
+    el().querySelector<HTMLInputElement>('input[data-reply-to-me]')!.click();
+    await fixture.whenStable();
+    await clickSend();
+    const second = api.callsTo('POST', '/api/mail/send')[1].body as Record<string, unknown>;
+    expect('message' in second || 'replyToMe' in second).toBe(false);
+  });
+
+  it('says when the mail went out as several mails, and lists the group members it could not reach', async () => {
+    api.on('POST', '/api/mail/send', {
+      ...SENT,
+      accepted: Array.from({ length: 150 }, (_, i) => `m${i}@example.com`),
+      parts: [{ sendId: 's1' }, { sendId: 's2' }],
+      skipped: [{ group: 'writers', accountId: 'carol', displayName: 'Carol Hidden', reason: 'hides their email address, and Confluence does not let the app read it' }],
+    });
+    await render();
+    await add(0, 'ann@example.com');
+    await clickSend();
+    const result = texts(el(), '[data-result] .banner').join(' ');
+    expect(result).toContain('Sent as 2 mails');
+    expect(result).toContain('m19@example.com and 130 more');
+    expect(texts(el(), '[data-skipped] li')).toEqual(['Carol Hidden (writers): hides their email address, and Confluence does not let the app read it']);
+  });
+
+  it('shows why Reply-To me cannot be used next to the box', async () => {
+    api.fail('POST', '/api/mail/send', 'VALIDATION_FAILED', 'Reply-To me needs your email address, and Confluence does not share it with Mailpage; turn Reply-To me off.', {
+      issues: [{ path: 'replyToMe', message: 'Confluence does not share your email address with Mailpage' }],
+    });
+    await render();
+    await add(0, 'ann@example.com');
+    el().querySelector<HTMLInputElement>('input[data-reply-to-me]')!.click();
+    await clickSend();
+    const box = el().querySelector('#send-reply-to-me')!.closest('.check')!;
+    expect(box.querySelector('.field-error')!.textContent).toContain('turn Reply-To me off');
+    expect(el().querySelector('[data-form-error]')).toBeNull();
+  });
+
+  it('shows the groups, the number of mails and who will be left out in the preview', async () => {
+    api.on('POST', '/api/mail/preview', {
+      subject: 'S',
+      html: '<p>x</p>',
+      text: 'x',
+      size: 10,
+      attachments: [],
+      recipients: { to: [], cc: [], bcc: Array.from({ length: 249 }, (_, i) => `m${i}@example.com`) },
+      groups: [{ field: 'bcc', name: 'everyone', members: 250, included: 249 }],
+      skipped: [{ group: 'everyone', accountId: 'carol', displayName: 'Carol Hidden', reason: 'hides their email address' }],
+      parts: 3,
+      replyTo: 'alice@example.com',
+    });
+    await render();
+    await add(0, 'ann@example.com');
+    await fixture.componentInstance.showPreview();
+    await fixture.whenStable();
+    expect(texts(el(), '[data-preview] [data-group]')).toEqual(['250 members, 249 get this mail']);
+    expect(el().querySelector('[data-preview] [data-parts]')!.textContent).toContain('3:');
+    expect(el().querySelector('[data-preview] [data-reply-to]')!.textContent).toBe('alice@example.com');
+    expect(texts(el(), '[data-preview] [data-skipped] li')).toEqual(['Carol Hidden (everyone): hides their email address']);
+  });
+
+  it('polls every mail of a split send that answered 202, and sums them up', async () => {
+    api.on('POST', '/api/mail/send', { sendId: 'a', status: 'sending', sendIds: ['a', 'b'] });
+    const view = (id: string, n: number) => ({ sendId: id, status: 'sent', messageId: `<${id}@x>`, recipientCount: n, acceptedCount: n, rejectedCount: 0, errorCode: null, createdAt: '', finishedAt: '' });
+    api.on('GET', '/api/mail/sends/a', view('a', 100));
+    api.on('GET', '/api/mail/sends/b', view('b', 50));
+    await render();
+    await add(0, 'ann@example.com');
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    sendButton().click();
+    for (let i = 0; i < 5; i++) await Promise.resolve();
+    await vi.advanceTimersByTimeAsync(POLL_INTERVAL_MS * 2);
+    fixture.detectChanges();
+    expect(texts(el(), '[data-result]').join(' ')).toContain('150 of 150 recipients accepted.');
+  });
 });

@@ -6,7 +6,6 @@ import type {
   MeView,
   PageAttachment,
   PreviewResult,
-  RecipientKeyStatus,
   SendAccepted,
   SendRequest,
   SendResult,
@@ -22,10 +21,17 @@ import { RecipientPicker } from './recipient-picker';
 import { toRecipientInput, type Recipient } from './recipients';
 import { placeSendError } from './send-errors';
 
-/** The preview answer; key status and encryption come with services that know recipients' keys, so both may be absent. */
-export type PreviewAnswer = Omit<PreviewResult, 'keyStatus' | 'encryption'> & { keyStatus?: RecipientKeyStatus[]; encryption?: PreviewResult['encryption'] };
+/**
+ * The preview answer; key status and encryption come with services that know recipients' keys, and groups, parts and
+ * Reply-To with services that expand groups, so these may be absent.
+ */
+export type PreviewAnswer = Omit<PreviewResult, 'keyStatus' | 'encryption' | 'groups' | 'skipped' | 'parts' | 'replyTo'> &
+  Partial<Pick<PreviewResult, 'keyStatus' | 'encryption' | 'groups' | 'skipped' | 'parts' | 'replyTo'>>;
 
-type Outcome = { kind: 'sent'; result: SendResult } | { kind: 'sending'; sendId: string } | { kind: 'status'; view: SendStatusView };
+/** The send answer; parts, totals and skipped members come with services that split sends and expand groups. */
+export type SentAnswer = Omit<SendResult, 'parts' | 'totals' | 'skipped'> & Partial<Pick<SendResult, 'parts' | 'totals' | 'skipped'>>;
+
+type Outcome = { kind: 'sent'; result: SentAnswer } | { kind: 'sending'; sendId: string } | { kind: 'status'; view: SendStatusView };
 
 const ENCRYPTION_OPTIONS: { value: EncryptionChoice; label: string }[] = [
   { value: 'auto', label: 'Automatic: as the site policy says' },
@@ -35,6 +41,12 @@ const ENCRYPTION_OPTIONS: { value: EncryptionChoice; label: string }[] = [
 ];
 
 export const POLL_INTERVAL_MS = 2000;
+
+/** Addresses listed one by one up to this many; beyond it, their number. */
+const LISTED_ADDRESSES = 20;
+
+/** The contract's MAX_MESSAGE_LENGTH (its schemas stay on the server). */
+const MAX_MESSAGE = 2000;
 
 /** A grey box where an embedded image goes: the preview has no image bytes, and the page's CSP refuses cid: URLs. */
 const IMAGE_PLACEHOLDER =
@@ -104,13 +116,42 @@ export function withImagePlaceholders(html: string): string {
           <form class="stack" (submit)="$event.preventDefault(); send()" novalidate>
             <fieldset class="recipients-group">
               <legend>Recipients</legend>
-              <mp-recipient-picker label="To" hint="Type a name to find Confluence users, or an email address. Enter or comma adds it." [(recipients)]="to" [serverErrors]="placed().to" />
+              <mp-recipient-picker label="To" hint="Type a name to find Confluence users and groups, or an email address. Enter or comma adds it. A group goes to all its members." [(recipients)]="to" [serverErrors]="placed().to" />
               <mp-recipient-picker label="Cc" [(recipients)]="cc" [serverErrors]="placed().cc" />
               <mp-recipient-picker label="Bcc" hint="Bcc recipients get the mail without the others seeing their address." [(recipients)]="bcc" [serverErrors]="placed().bcc" />
               @if (placed().recipients; as e) {
                 <p class="field-error" role="alert">{{ e }}</p>
               }
             </fieldset>
+
+            <div class="field">
+              <label for="send-message">Personal message (optional)</label>
+              <textarea
+                id="send-message"
+                rows="3"
+                [attr.maxlength]="maxMessage"
+                [value]="message()"
+                (input)="message.set($any($event.target).value)"
+                [attr.aria-invalid]="placed().message ? true : null"
+                aria-describedby="send-message-hint"
+                data-message
+              ></textarea>
+              <p class="hint" id="send-message-hint">Plain text, shown above the page in the mail. {{ maxMessage - message().length }} characters left.</p>
+              @if (placed().message; as e) {
+                <p class="field-error" role="alert">{{ e }}</p>
+              }
+            </div>
+
+            <div class="check">
+              <input type="checkbox" id="send-reply-to-me" [checked]="replyToMe()" (change)="replyToMe.set($any($event.target).checked)" aria-describedby="send-reply-to-me-hint" data-reply-to-me />
+              <div>
+                <label for="send-reply-to-me">Replies go to me</label>
+                <p class="hint" id="send-reply-to-me-hint">Sets Reply-To to your Confluence email address, so answers reach you rather than the site's sender address.</p>
+                @if (placed().replyToMe; as e) {
+                  <p class="field-error" role="alert">{{ e }}</p>
+                }
+              </div>
+            </div>
 
             <mp-attachment-list
               [attachments]="attachments()"
@@ -167,11 +208,24 @@ export function withImagePlaceholders(html: string): string {
                   @if (sentResult(); as r) {
                     <div class="banner banner-success">
                       <strong>Sent{{ r.encryption !== 'none' ? ' (' + encryptionName(r.encryption) + ')' : '' }}.</strong>
+                      @if (r.parts && r.parts.length > 1) {
+                        <p data-parts>Sent as {{ r.parts.length }} mails, so that none has more recipients than one mail may have.</p>
+                      }
                       @if (r.accepted.length) {
-                        <p>Accepted: {{ r.accepted.join(', ') }}</p>
+                        <p>Accepted: {{ addressList(r.accepted) }}</p>
                       }
                       @if (r.rejected.length) {
-                        <p class="status-bad">Refused by the mail server: {{ r.rejected.join(', ') }}</p>
+                        <p class="status-bad">Refused by the mail server: {{ addressList(r.rejected) }}</p>
+                      }
+                      @if (r.skipped && r.skipped.length) {
+                        <div class="status-bad" data-skipped>
+                          <p>Not sent to {{ r.skipped.length }} group {{ r.skipped.length === 1 ? 'member' : 'members' }}:</p>
+                          <ul>
+                            @for (k of r.skipped; track k.accountId + k.group) {
+                              <li>{{ k.displayName }} ({{ k.group }}): {{ k.reason }}</li>
+                            }
+                          </ul>
+                        </div>
                       }
                     </div>
                   }
@@ -203,17 +257,39 @@ export function withImagePlaceholders(html: string): string {
                 }
                 @if (p.recipients.to.length) {
                   <dt>To</dt>
-                  <dd>{{ p.recipients.to.join(', ') }}</dd>
+                  <dd>{{ addressList(p.recipients.to) }}</dd>
                 }
                 @if (p.recipients.cc.length) {
                   <dt>Cc</dt>
-                  <dd>{{ p.recipients.cc.join(', ') }}</dd>
+                  <dd>{{ addressList(p.recipients.cc) }}</dd>
                 }
                 @if (p.recipients.bcc.length) {
                   <dt>Bcc</dt>
-                  <dd>{{ p.recipients.bcc.join(', ') }}</dd>
+                  <dd>{{ addressList(p.recipients.bcc) }}</dd>
+                }
+                @if (p.replyTo) {
+                  <dt>Reply-To</dt>
+                  <dd data-reply-to>{{ p.replyTo }}</dd>
+                }
+                @for (g of p.groups ?? []; track g.field + g.name) {
+                  <dt>Group {{ g.name }}</dt>
+                  <dd data-group>{{ g.members }} {{ g.members === 1 ? 'member' : 'members' }}{{ g.included !== g.members ? ', ' + g.included + ' get this mail' : '' }}</dd>
+                }
+                @if ((p.parts ?? 1) > 1) {
+                  <dt>Mails</dt>
+                  <dd data-parts>{{ p.parts }}: the recipients are more than one mail may hold, so each gets one of {{ p.parts }} copies</dd>
                 }
               </dl>
+              @if (p.skipped && p.skipped.length) {
+                <div class="field-warning" data-skipped>
+                  <p>{{ p.skipped.length }} group {{ p.skipped.length === 1 ? 'member' : 'members' }} will not get the mail:</p>
+                  <ul>
+                    @for (k of p.skipped; track k.accountId + k.group) {
+                      <li>{{ k.displayName }} ({{ k.group }}): {{ k.reason }}</li>
+                    }
+                  </ul>
+                </div>
+              }
               @if (p.keyStatus?.length) {
                 <div class="table-wrap">
                   <table class="data keys">
@@ -299,6 +375,9 @@ export class SendPage {
   readonly selectedIds = signal<string[]>([]);
   readonly files = signal<File[]>([]);
   readonly encryption = signal<EncryptionChoice>('auto');
+  readonly message = signal('');
+  readonly replyToMe = signal(false);
+  readonly maxMessage = MAX_MESSAGE;
   readonly limit = signal(DEFAULT_MAIL_LIMIT);
 
   readonly preview = signal<PreviewAnswer | null>(null);
@@ -340,6 +419,8 @@ export class SendPage {
       bcc: this.bcc().map(toRecipientInput),
       attachmentIds: this.selectedIds(),
       encryption: this.encryption(),
+      ...(this.message().trim() ? { message: this.message() } : {}),
+      ...(this.replyToMe() ? { replyToMe: true } : {}),
     };
   });
   private keyed = { state: '', key: '' };
@@ -360,6 +441,10 @@ export class SendPage {
 
   size(bytes: number): string {
     return formatSize(bytes);
+  }
+
+  addressList(list: string[]): string {
+    return list.length > LISTED_ADDRESSES ? `${list.slice(0, LISTED_ADDRESSES).join(', ')} and ${list.length - LISTED_ADDRESSES} more` : list.join(', ');
   }
 
   encryptionName(e: string): string {
@@ -459,18 +544,23 @@ export class SendPage {
     this.outcome.set(null);
     try {
       const answer = this.files().length
-        ? await this.api.upload<SendResult | SendAccepted>('/api/mail/send', this.multipart(req), {
+        ? await this.api.upload<SentAnswer | SendAccepted>('/api/mail/send', this.multipart(req), {
             headers: { 'Idempotency-Key': key },
             onProgress: (f) => this.progress.set(f),
           })
-        : await this.api.post<SendResult | SendAccepted>('/api/mail/send', req, { 'Idempotency-Key': key });
+        : await this.api.post<SentAnswer | SendAccepted>('/api/mail/send', req, { 'Idempotency-Key': key });
       if ('status' in answer && answer.status === 'sending') {
         this.outcome.set({ kind: 'sending', sendId: answer.sendId });
         this.progress.set(null);
-        const view = await this.poll(answer.sendId);
-        if (view) this.outcome.set({ kind: 'status', view });
+        const views: SendStatusView[] = [];
+        for (const id of answer.sendIds ?? [answer.sendId]) {
+          const view = await this.poll(id);
+          if (!view) return;
+          views.push(view);
+        }
+        this.outcome.set({ kind: 'status', view: combinedStatus(views) });
       } else {
-        this.outcome.set({ kind: 'sent', result: answer as SendResult });
+        this.outcome.set({ kind: 'sent', result: answer as SentAnswer });
       }
     } catch (e) {
       this.fail(e);
@@ -495,4 +585,18 @@ export class SendPage {
     this.error.set(err);
     if (err.code === 'FORBIDDEN') this.me.update((m) => (m ? { ...m, canSend: false, cannotSendReason: err.message } : m));
   }
+}
+
+/** One status for the mails of a split send: sent if any went out (with the counts of all), else the first's outcome. */
+export function combinedStatus(views: SendStatusView[]): SendStatusView {
+  if (views.length === 1) return views[0];
+  const sent = views.filter((v) => v.status === 'sent');
+  const base = sent[0] ?? views.find((v) => v.status === 'unknown') ?? views[0];
+  const sum = (f: (v: SendStatusView) => number) => views.reduce((n, v) => n + f(v), 0);
+  return {
+    ...base,
+    recipientCount: sum((v) => v.recipientCount),
+    acceptedCount: sent.length ? sum((v) => v.acceptedCount ?? 0) : null,
+    rejectedCount: sent.length ? sum((v) => (v.status === 'sent' ? (v.rejectedCount ?? 0) : v.recipientCount)) : null,
+  };
 }

@@ -5,16 +5,17 @@ import { ApiClient, asApiError } from '../core/api';
 import { HOST } from '../core/host';
 import { ChipsInput } from '../shared/chips-input';
 import { placeError } from '../shared/errors';
+import { SpaceMailForm } from './space-mail-form';
 
 /** A space's own rule: sending on or off, and which groups may send (unless the site admin's rule applies). */
 @Component({
   selector: 'mp-space-settings',
   changeDetection: ChangeDetectionStrategy.OnPush,
-  imports: [ReactiveFormsModule, ChipsInput],
+  imports: [ReactiveFormsModule, ChipsInput, SpaceMailForm],
   template: `
     <div class="page">
       <h1>Mailpage in space {{ key() }}</h1>
-      <p class="lead">Who may send this space's pages as mail.</p>
+      <p class="lead">Who may send this space's pages as mail, and who the mail comes from.</p>
       @if (loadError(); as e) {
         <div class="banner banner-error" role="alert">
           <strong>This space's settings could not be loaded.</strong>
@@ -65,6 +66,7 @@ import { placeError } from '../shared/errors';
             }
           </div>
         </form>
+        <mp-space-mail-form [spaceKey]="key()" />
       }
     </div>
   `,

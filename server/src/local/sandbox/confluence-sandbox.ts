@@ -201,8 +201,9 @@ export class ConfluenceSandbox {
   setGroupMembers(group: string, accountIds: string[]): void {
     for (const id of accountIds) if (!this.users.has(id)) throw new Error(`The sandbox has no user ${id}`);
     this.groups.add(group);
+    const members = new Set(accountIds);
     for (const u of this.users.values()) {
-      const member = accountIds.includes(u.accountId);
+      const member = members.has(u.accountId);
       u.groups = u.groups.filter((g) => g !== group);
       if (member) u.groups.push(group);
     }
@@ -306,6 +307,10 @@ export class ConfluenceSandbox {
     if (path === '/wiki/rest/api/user/email') return this.getEmail(res, caller, q);
     if (path === '/wiki/rest/api/user/memberof') return this.memberOf(res, q);
     if (path === '/wiki/rest/api/search/user') return this.searchUsers(res, q);
+    if (path === '/wiki/rest/api/group/by-name') return this.groupByName(res, q);
+    if (path === '/wiki/rest/api/group/picker') return this.groupPicker(res, q);
+    if (path === '/wiki/rest/api/group/member') return this.groupMembers(res, q, this.groupNamed(q.get('name') ?? ''));
+    if ((m = /^\/wiki\/rest\/api\/group\/([^/]+)\/membersByGroupId$/.exec(path))) return this.groupMembers(res, q, this.groupWithId(safeDecode(m[1])));
     if (path === '/wiki/api/v2/spaces') return this.listSpaces(res, caller, q);
     if ((m = /^\/wiki\/api\/v2\/spaces\/(\d+)$/.exec(path))) return this.getSpace(res, caller, m[1]);
     if ((m = /^\/wiki\/api\/v2\/spaces\/(\d+)\/operations$/.exec(path))) return this.spaceOperations(res, caller, m[1]);
@@ -409,6 +414,53 @@ export class ConfluenceSandbox {
       cqlQuery: cql,
       searchDuration: 7,
       _links: { base: this.wikiBaseUrl, context: '/wiki' },
+    });
+  }
+
+  private groupJson(name: string): Record<string, unknown> {
+    return { type: 'group', name, id: groupId(name), _links: { self: `${this.wikiBaseUrl}/rest/api/group/by-id?id=${groupId(name)}` } };
+  }
+
+  private groupNamed(name: string): string | null {
+    return this.groups.has(name) ? name : null;
+  }
+
+  private groupWithId(id: string): string | null {
+    return [...this.groups].find((g) => groupId(g) === id) ?? null;
+  }
+
+  private groupByName(res: ServerResponse, q: URLSearchParams): void {
+    const name = this.groupNamed(q.get('name') ?? '');
+    if (!name) return v1Error(res, 404, `No group found with name : ${q.get('name') ?? ''}`);
+    json(res, 200, this.groupJson(name));
+  }
+
+  /** Groups whose name contains the query, alphabetically (v1 `group/picker`). */
+  private groupPicker(res: ServerResponse, q: URLSearchParams): void {
+    const needle = (q.get('query') ?? '').toLowerCase();
+    const all = [...this.groups].filter((g) => g.toLowerCase().includes(needle)).sort();
+    const { start, limit } = v1Paging(q, 200);
+    const page = all.slice(start, start + limit);
+    json(res, 200, { results: page.map((g) => this.groupJson(g)), start, limit, size: page.length, _links: { base: this.wikiBaseUrl, context: '/wiki' } });
+  }
+
+  /**
+   * A group's members (v1 `group/{groupId}/membersByGroupId`, and the deprecated `group/member?name=`): a v1 UserArray
+   * paged with start/limit (at most 200), `totalSize` only with `shouldReturnTotalSize=true`. A hidden email is "".
+   */
+  private groupMembers(res: ServerResponse, q: URLSearchParams, name: string | null): void {
+    if (!name) return v1Error(res, 404, 'No group found');
+    const all = [...this.users.values()].filter((u) => u.groups.includes(name)).sort((a, b) => a.accountId.localeCompare(b.accountId));
+    const { start, limit } = v1Paging(q, this.v1PageLimit);
+    const page = all.slice(start, start + limit);
+    const self = `/rest/api/group/${groupId(name)}/membersByGroupId`;
+    json(res, 200, {
+      results: page.map((u) => this.userJson(u, u.email ?? '')),
+      start,
+      limit,
+      size: page.length,
+      ...(q.get('shouldReturnTotalSize') === 'true' ? { totalSize: all.length } : {}),
+      _links: { base: this.wikiBaseUrl, context: '/wiki', self: `${this.wikiBaseUrl}${self}`, ...(start + limit < all.length ? { next: `${self}?start=${start + limit}&limit=${limit}` } : {}) },
     });
   }
 

@@ -1,4 +1,4 @@
-import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Optional, type BeforeApplicationShutdown, type OnApplicationShutdown } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as tls from 'node:tls';
@@ -6,6 +6,7 @@ import { LRUCache } from 'lru-cache';
 import nodemailer, { type SMTPTransportOptions, type Transporter } from 'nodemailer';
 import type MimeNode from 'nodemailer/lib/mime-node';
 import { DomainError } from '../../common/domain-error';
+import { MetricsService } from '../../metrics/metrics.service';
 import { checkSmtpHost, type CheckedHost, type HostResolver } from './host-guard';
 import { withOAuth2Token } from './oauth2-tokens';
 import { mapSmtpError, withAttempts } from './smtp-errors';
@@ -74,7 +75,10 @@ export class SmtpPool implements BeforeApplicationShutdown, OnApplicationShutdow
   private cutOff = false;
   private closed = false;
 
-  constructor(@Inject(SMTP_POOL_OPTIONS) private readonly opts: SmtpPoolOptions) {
+  constructor(
+    @Inject(SMTP_POOL_OPTIONS) private readonly opts: SmtpPoolOptions,
+    @Optional() private readonly metrics?: MetricsService,
+  ) {
     this.retry = { ...DEFAULT_SMTP_RETRY, ...opts.retry };
     this.pools = new LRUCache<string, PoolEntry>({
       max: Math.max(1, opts.maxPools),
@@ -84,6 +88,7 @@ export class SmtpPool implements BeforeApplicationShutdown, OnApplicationShutdow
         if (entry.inFlight === 0) entry.transporter.close();
       },
     });
+    metrics?.countSmtpPools(() => this.pools.size);
   }
 
   /**
@@ -96,6 +101,9 @@ export class SmtpPool implements BeforeApplicationShutdown, OnApplicationShutdow
     this.pending.add(task);
     try {
       return await task;
+    } catch (e) {
+      this.metrics?.smtpError(e);
+      throw e;
     } finally {
       this.pending.delete(task);
     }

@@ -1,0 +1,83 @@
+import PostalMime from 'postal-mime';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { apiClient, bearer } from '../support/api';
+import { startServer, type RunningServer } from '../support/server';
+import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp';
+import { actAs, launchBrowser, openPage, screenshot } from './browser';
+
+describe('groups, a personal message and the layout in the browser', () => {
+  let smtp: TestSmtpServer;
+  let server: RunningServer;
+  let browser: Browser;
+  let page: Page;
+  let errors: string[];
+
+  beforeAll(async () => {
+    smtp = await startTestSmtpServer();
+    server = await startServer();
+    const admin = apiClient(server.url, bearer(server.localToken));
+    const saved = await admin.put('/api/settings/mail', { senderName: 'Docs Team', senderAddress: 'docs@example.com', subjectPrefix: '[Wiki]', server: { mode: 'custom', host: '127.0.0.1', port: smtp.port, security: 'none' } });
+    expect(saved.status).toBe(200);
+    browser = await launchBrowser();
+  });
+  afterEach(async () => {
+    await page?.context().close();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+    await smtp?.close();
+  });
+
+  it('sends to a Confluence group shown with its member count, with a personal message and Reply-To the sender', async () => {
+    ({ page, errors } = await openPage(browser));
+    await page.goto(`${server.url}/`);
+    await actAs(page, /Alice/);
+    const picker = page.getByLabel('Page', { exact: true });
+    await picker.selectOption((await picker.locator('option', { hasText: 'Getting started' }).getAttribute('value'))!);
+
+    const to = page.getByRole('combobox', { name: 'To', exact: true });
+    await to.fill('writ');
+    await page.getByRole('option', { name: /writers/ }).click();
+    const chip = page.locator('li.chip[data-recipient="group:writers"]');
+    await chip.locator('[data-member-count]', { hasText: '2 members' }).waitFor();
+    await page.getByLabel('Personal message (optional)').fill('Please read this before Friday.');
+    await page.getByRole('checkbox', { name: 'Replies go to me' }).check();
+
+    await page.getByRole('button', { name: 'Preview' }).click();
+    await page.locator('[data-preview] [data-group]').waitFor({ timeout: 30_000 });
+    expect(await page.locator('[data-preview] [data-group]').textContent()).toContain('2 members');
+    expect(await page.locator('[data-preview] [data-reply-to]').textContent()).toBe('alice@example.com');
+
+    const before = smtp.mails.length;
+    await page.getByRole('button', { name: 'Send', exact: true }).click();
+    await page.locator('[data-result] .banner-success').waitFor({ timeout: 30_000 });
+    await screenshot(page, 'send-dialog-group-sent');
+    expect(smtp.mails.length).toBe(before + 1);
+    const got = smtp.mails.at(-1)!;
+    // The group's members: Alice, and Carol, whose hidden address the app may read.
+    expect([...got.envelope.to].sort()).toEqual(['alice@example.com', 'carol@example.com']);
+    const mail = await PostalMime.parse(got.raw);
+    expect(mail.replyTo?.[0].address).toBe('alice@example.com');
+    expect(mail.text).toContain('Please read this before Friday.');
+    expect(errors).toEqual([]);
+  });
+
+  it('lets a site admin shape the layout with a live preview, and saves it', async () => {
+    ({ page, errors } = await openPage(browser));
+    await page.goto(`${server.url}/#/admin/layout`);
+    await page.locator('form[data-layout]').waitFor();
+    await page.getByLabel('Header text').fill('Acme Documentation');
+    await page.getByLabel('Footer').fill('Sent by {sender} from {page}');
+    const frame = page.frameLocator('[data-layout-preview] iframe');
+    await frame.getByText('Acme Documentation').waitFor({ timeout: 30_000 });
+    await frame.getByText(/Sent by .+ from Release plan/).waitFor();
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.locator('mp-layout-form [data-notice]', { hasText: 'Saved' }).waitFor();
+    await screenshot(page, 'admin-layout-saved');
+    const saved = await apiClient(server.url, bearer(server.localToken)).get('/api/settings/layout');
+    expect(saved.body).toMatchObject({ headerText: 'Acme Documentation', footerTemplate: 'Sent by {sender} from {page}' });
+    expect(errors).toEqual([]);
+  });
+});
