@@ -12,6 +12,7 @@ import { imageSources, InlineImages, type InlinePart } from './inline-images';
 import { renderMacros } from './macros';
 import { FRAME_CSS, frameHtml } from './mail-frame';
 import { mailContentType, mailFilename, mailTooLarge } from './mail-files';
+import { smtpSafe } from './smtp-safe';
 
 export interface MailFile {
   filename: string;
@@ -199,8 +200,9 @@ export class ComposeService {
     const after = frame.after ? sanitizePageHtml(frame.after, inlineImages.resolve).body : '';
     const siteCss = layout?.css ? sanitizeStylesheet(layout.css) : '';
     const styled = inlineCss(`${before}${page.body}${after}`, [...(before || after ? [FRAME_CSS] : []), ...page.css, ...(siteCss ? [siteCss] : [])]);
-    // From the styled HTML, while it still has the classes the text selectors look for.
-    const text = convert(styled, TEXT_OPTIONS);
+    // From the sanitised body rather than the styled one: the same text (the classes the text selectors look for are
+    // there too) from half the HTML, as every element has not yet got its style attribute.
+    const text = convert(`<div class="${PAGE_CLASS}">${before}${page.body}${after}</div>`, TEXT_OPTIONS);
     // The page wrapper keeps its class: a stable hook for whatever reads the HTML later (header protection does).
     const html = minifyHtml(styled, [PAGE_CLASS]);
     const htmlBytes = htmlByteLength(html);
@@ -300,15 +302,4 @@ function inlineCss(body: string, pageCss: string[]): string {
 
 function withLf(value: string): string {
   return value.replace(/\r\n?/g, '\n');
-}
-
-/**
- * A line holding only "." ends the DATA phase (RFC 5321 section 4.1.1.4); a relay that mishandles it, or a bare CR
- * or LF, is what SMTP smuggling exploits. Headers are folded with leading whitespace and attachments are base64, so
- * such a line can only be a quoted-printable body line, where "=2E" decodes to the same ".".
- */
-function smtpSafe(raw: Buffer): Buffer {
-  const text = raw.toString('latin1').replace(/\r\n\.(?=\r\n)/g, '\r\n=2E');
-  if (/\r(?!\n)|(?<!\r)\n/.test(text)) throw new Error('the composed mail has a bare CR or LF');
-  return Buffer.from(text, 'latin1');
 }
