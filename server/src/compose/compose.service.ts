@@ -227,8 +227,8 @@ export class ComposeService {
       subject: r.subject,
       messageId,
       date: h.date ?? new Date(),
-      text: withLf(r.text),
-      html: withLf(r.html),
+      text: withCrlf(r.text),
+      html: withCrlf(r.html),
       attachments: [
         ...r.inline.map((part) => ({
           filename: part.filename,
@@ -247,10 +247,10 @@ export class ComposeService {
           contentTransferEncoding: 'base64',
         })),
       ],
-      // Body parts in quoted-printable (`encoding`), non-ASCII header words as Q (`textEncoding`), CRLF everywhere.
+      // Body parts in quoted-printable (`encoding`), non-ASCII header words as Q (`textEncoding`). nodemailer writes
+      // CRLF itself and the bodies come with CRLF, so no `newline: 'win'`: it would rescan the whole message.
       encoding: 'quoted-printable',
       textEncoding: 'quoted-printable',
-      newline: 'win',
       disableFileAccess: true,
       disableUrlAccess: true,
     })
@@ -300,6 +300,6 @@ function inlineCss(body: string, pageCss: string[]): string {
   });
 }
 
-function withLf(value: string): string {
-  return value.replace(/\r\n?/g, '\n');
+function withCrlf(value: string): string {
+  return value.replace(/\r\n?|\n/g, '\r\n');
 }
