@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { DomUtils, parseDocument } from 'htmlparser2';
+import { Parser } from 'htmlparser2';
 import { DomainError } from '../common/domain-error';
 import { DEFAULT_IMAGE_LIMITS, imageForMail, type ImageLimits, type MailImageType } from './image-convert';
 import { formatSize, IMAGE_EXTENSIONS, mailTooLarge, sniffImageType } from './mail-files';
@@ -24,14 +24,24 @@ const UNSHOWN = new Set(['script', 'style', 'textarea', 'option', 'noscript', 'n
 
 /** The `src` of every `<img>` that can end up in the mail, trimmed, in page order. */
 export function imageSources(html: string): string[] {
-  const doc = parseDocument(html);
+  // Tag events only, no DOM: the page is parsed into a tree later anyway, by the sanitiser.
   const sources: string[] = [];
-  for (const img of DomUtils.getElementsByTagName('img', doc.children)) {
-    let shown = true;
-    for (let up = img.parent; up && 'name' in up; up = up.parent) if (UNSHOWN.has(up.name)) shown = false;
-    const src = (img.attribs.src ?? '').trim();
-    if (shown && src) sources.push(src);
-  }
+  const open: string[] = [];
+  let unshown = 0;
+  const parser = new Parser({
+    onopentag(name, attribs) {
+      open.push(name);
+      if (UNSHOWN.has(name)) unshown++;
+      const src = name === 'img' && !unshown ? (attribs.src ?? '').trim() : '';
+      if (src) sources.push(src);
+    },
+    onclosetag() {
+      const name = open.pop();
+      if (name !== undefined && UNSHOWN.has(name)) unshown--;
+    },
+  });
+  parser.write(html);
+  parser.end();
   return sources;
 }
 
