@@ -23,6 +23,7 @@ import { Lifecycle } from './health/lifecycle-state';
 import { MailController } from './mail/mail.controller';
 import { MailService } from './mail/mail.service';
 import { SendLedger } from './mail/send-ledger';
+import { multipartByteLimit } from './mail/send-request';
 import { DkimSigner } from './mail/dkim';
 import { RATE_LIMIT_OPTIONS, RateLimitService } from './mail/rate-limit.service';
 import { OAuth2Tokens } from './mail/smtp/oauth2-tokens';
@@ -56,6 +57,8 @@ export class AppModule {
         MulterModule.register({
           storage: memoryStorage(),
           limits: { fileSize: config.limits.maxMailBytes + 1, files: 200, fields: 1000, fieldSize: config.limits.maxRequestBytes, parts: 1200 },
+          // The whole body, not only each file, stays within the request limit (multer's types predate the option).
+          ...({ streamHandler: multipartByteLimit(config.limits.maxRequestBytes) } as object),
         }),
         // The sandbox and the catcher are loaded only in local mode: production never even requires their code.
         // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -5,11 +5,11 @@ import type { Request, Response } from 'express';
 import type { AuthContext } from '../auth/auth-context';
 import { Auth } from '../auth/auth.decorators';
 import { MailService } from './mail.service';
-import { idempotencyKeyFrom, parseSendRequest, uploadsFrom } from './send-request';
+import { idempotencyKeyFrom, parseSendRequest, UPLOAD_LIMITS, uploadsFrom } from './send-request';
 
 const UPLOAD_FIELDS = FileFieldsInterceptor([
-  { name: 'attachments', maxCount: 100 },
-  { name: 'images', maxCount: 100 },
+  { name: 'attachments', maxCount: UPLOAD_LIMITS.attachments },
+  { name: 'images', maxCount: UPLOAD_LIMITS.images },
 ]);
 
 type Files = Record<string, Express.Multer.File[]> | undefined;
