@@ -73,7 +73,7 @@ function uploadError(error: HttpException): [number, ApiError] | null {
       return tooLarge(`A file in "${field}" is larger than a whole mail may be; leave it out or make it smaller.`);
     case 'LIMIT_UNEXPECTED_FILE':
       if (field === 'attachments' || field === 'images') return tooLarge(`The upload has too many files in "${field}": a mail may carry at most ${UPLOAD_LIMITS[field]}.`);
-      return invalid(`The upload has a file in the field "${field ?? ''}"; files go in "attachments" or "images".`);
+      return invalid(field ? `The upload has a file in the field "${field}"; files go in "attachments" or "images".` : 'The upload has a file without a field name; files go in "attachments" or "images".');
     case 'LIMIT_FILE_COUNT':
       return tooLarge('The upload has more files than this service accepts in one request.');
     case 'LIMIT_PART_COUNT':

@@ -80,7 +80,7 @@ function readableIssue(issue: z.core.$ZodIssue): z.core.$ZodIssue {
   return {
     code: 'custom',
     path: issue.path,
-    message: `${field}[${index}] must be an address such as "ann@example.com" or an object such as {"accountId": "…"}`,
+    message: `${field}[${index}] must be an address such as "ann@example.com" or an object such as {"accountId": "…"} or {"group": "…"}`,
     input: undefined,
   } as z.core.$ZodIssue;
 }

@@ -164,7 +164,7 @@ describe('hardening: header fields, addresses and the request shape', () => {
       ['raw', { accountId: 'abc', raw: 'From: x' }, /to\.0: unknown field\(s\) "raw"/],
       ['headers', { accountId: 'abc', headers: { Bcc: 'x@evil.example' } }, /to\.0: unknown field\(s\) "headers"/],
       ['envelope', { accountId: 'abc', envelope: { to: ['x@evil.example'] } }, /to\.0: unknown field\(s\) "envelope"/],
-      ['path', { path: '/etc/passwd' }, /to\[0\] must be an address such as "ann@example\.com" or an object such as \{"accountId": "…"\}/],
+      ['path', { path: '/etc/passwd' }, /to\[0\] must be an address such as "ann@example\.com" or an object such as \{"accountId": "…"\} or \{"group": "…"\}/],
       ['href', { href: 'http://169.254.169.254/latest/meta-data/' }, /to\[0\] must be an address/],
       ['list', { list: ['a@example.com', 'b@example.com'] }, /to\[0\] must be an address/],
       ['address and name', { address: 'ann@example.com', name: 'Ann' }, /to\[0\] must be an address/],

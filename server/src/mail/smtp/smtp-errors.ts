@@ -96,7 +96,7 @@ export function mapSmtpError(err: unknown, target: SmtpErrorTarget, stage: SmtpS
       'SMTP_TLS_FAILED',
       502,
       `The certificate of the mail server at ${at} is not trusted: it is self-signed, issued by an unknown authority, or sent without its intermediate certificates. ` +
-        'The server needs a certificate from a public certificate authority.',
+        'The server needs a certificate from a public certificate authority, or a site admin can add the authority that issued it as the trusted CA in the mail server settings.',
     );
   }
   if (cause && NOT_TLS.has(cause)) {
