@@ -9,7 +9,7 @@ import { DomainError } from '../common/domain-error';
 import { MailCryptoService, type CryptoMethod, type SignerMaterial } from '../crypto/mail-crypto.service';
 import { EncryptionSettingsEntity } from '../database/entities';
 import { SecretBox } from '../secrets/secret-box';
-import { KeysService } from './keys.service';
+import { KeysService, type RecipientKeys } from './keys.service';
 
 type SigningMeta = { fingerprint: string; emails: string[]; expiresAt: string | null };
 
@@ -102,8 +102,10 @@ export class EncryptionService {
     }
 
     let method: CryptoMethod | null = null;
+    let keys: RecipientKeys | null = null;
     if (policy !== 'off' && choice !== 'none') {
-      const status = await this.keys.status(tenantId, recipients);
+      keys = await this.keys.lookup(tenantId, recipients);
+      const status = keys.status;
       const lacking = (kind: CryptoMethod) => status.filter((s: RecipientKeyStatus) => !s[kind]).map((s) => s.address);
       const preferred = e?.preferred ?? 'pgp';
       const order: CryptoMethod[] = choice === 'auto' ? [preferred, preferred === 'pgp' ? 'smime' : 'pgp'] : [choice];
@@ -127,7 +129,7 @@ export class EncryptionService {
       method: method ?? signWith,
       encrypt: !!method,
       sign: !!signer,
-      recipientKeys: method ? await this.keys.keysFor(tenantId, recipients, method) : new Map(),
+      recipientKeys: method && keys ? keys.keysOf(method) : new Map(),
       signer,
       outerSubject,
     };

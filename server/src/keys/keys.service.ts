@@ -18,6 +18,12 @@ interface KeyMeta {
   expiresAt: string | null;
 }
 
+/** The stored keys of a send's recipients, read in one query: who has a usable key, and the keys of one kind. */
+export interface RecipientKeys {
+  status: RecipientKeyStatus[];
+  keysOf(kind: KeyKind): Map<string, string>;
+}
+
 export function toKeyView(e: PublicKeyEntity): PublicKeyView {
   const m = JSON.parse(e.meta) as KeyMeta;
   return { kind: e.kind, fingerprint: e.fingerprint, emails: m.emails, algorithm: m.algorithm, bits: m.bits, createdAt: m.createdAt, expiresAt: m.expiresAt, uploadedAt: e.uploadedAt.toISOString() };
@@ -78,17 +84,23 @@ export class KeysService {
     await this.repo.delete({ tenantId, email: address.trim().toLowerCase(), kind });
   }
 
-  /** The stored keys of one kind for these addresses, by lower-cased address. */
-  async keysFor(tenantId: string, addresses: string[], kind: KeyKind): Promise<Map<string, string>> {
-    if (!addresses.length) return new Map();
-    const rows = await this.repo.findBy({ tenantId, kind, email: In([...new Set(addresses.map((a) => a.toLowerCase()))]) });
-    return new Map(rows.map((r) => [r.email, r.keyText]));
-  }
-
   /** Which recipients have a usable (unexpired) key of each kind. */
   async status(tenantId: string, addresses: string[]): Promise<RecipientKeyStatus[]> {
+    return this.statusOf(await this.rowsFor(tenantId, addresses), addresses);
+  }
+
+  /** The recipients' `status` and their stored keys of each kind (by lower-cased address), from one query. */
+  async lookup(tenantId: string, addresses: string[]): Promise<RecipientKeys> {
+    const rows = await this.rowsFor(tenantId, addresses);
+    return { status: this.statusOf(rows, addresses), keysOf: (kind) => keyMap(rows, kind) };
+  }
+
+  private async rowsFor(tenantId: string, addresses: string[]): Promise<PublicKeyEntity[]> {
     const lower = [...new Set(addresses.map((a) => a.toLowerCase()))];
-    const rows = lower.length ? await this.repo.findBy({ tenantId, email: In(lower) }) : [];
+    return lower.length ? this.repo.findBy({ tenantId, email: In(lower) }) : [];
+  }
+
+  private statusOf(rows: PublicKeyEntity[], addresses: string[]): RecipientKeyStatus[] {
     const now = this.clock.now().getTime();
     const usable = (r: PublicKeyEntity) => {
       const exp = (JSON.parse(r.meta) as KeyMeta).expiresAt;
@@ -127,6 +139,10 @@ export class KeysService {
     const email = await this.confluence.resolveEmail(auth, auth.accountId);
     return email ? email.toLowerCase() : null;
   }
+}
+
+function keyMap(rows: PublicKeyEntity[], kind: KeyKind): Map<string, string> {
+  return new Map(rows.filter((r) => r.kind === kind).map((r) => [r.email, r.keyText]));
 }
 
 function maybe(e: PublicKeyEntity | undefined): PublicKeyView | null {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DataSource } from 'typeorm';
+import { DataSource, type Logger } from 'typeorm';
 import { createTestDatabase, TestClock, type TestDatabase } from '../../../test/support/database';
 import { databaseKinds } from '../../../test/support/server';
 import { RateLimitEntity } from '../database/entities';
@@ -27,6 +27,53 @@ describe.each(databaseKinds())('send rate limits in the database on %s', (kind) 
     expect(results.filter((r) => r.allowed)).toHaveLength(15);
     const rows = await db.ds.getRepository(RateLimitEntity).find();
     expect(rows.find((r) => r.windowStart === Date.parse('2026-11-01T12:00:00Z') / 1000)?.count).toBe(15);
+  });
+
+  it('lets exactly N of N + 5 simultaneous sends through across two nodes, for limits of 1 to 30', async () => {
+    const clock = new TestClock(new Date('2026-11-01T12:30:05.000Z'));
+    const nodes = [service(clock), service(clock, otherNode)];
+    for (const limit of [1, 2, 7, 30]) {
+      const results = await Promise.all(Array.from({ length: limit + 5 }, (_, i) => nodes[i % 2].consume(`n-plus-5-${limit}`, limit, 60)));
+      expect(results.filter((r) => r.allowed)).toHaveLength(limit);
+      expect(results.filter((r) => !r.allowed).every((r) => r.retryAfterSeconds === 55)).toBe(true);
+    }
+  });
+
+  it('takes or refuses a slot in one statement', async () => {
+    const statements: string[] = [];
+    const ignore = () => undefined;
+    const logger: Logger = { logQuery: (q) => void statements.push(q), logQueryError: ignore, logQuerySlow: ignore, logSchemaBuild: ignore, logMigration: ignore, log: ignore };
+    const counted = await new DataSource({ ...db.ds.options, migrationsRun: false, logger }).initialize();
+    try {
+      const clock = new TestClock(new Date('2026-11-01T12:40:00.000Z'));
+      const limiter = service(clock, counted);
+      // The first consume of a fresh service also deletes old windows (at most once a minute).
+      await limiter.consume('warm-up', 1, 60);
+      statements.length = 0;
+      expect((await limiter.consume('one-statement', 2, 60)).allowed).toBe(true);
+      expect((await limiter.consume('one-statement', 2, 60)).allowed).toBe(true);
+      expect((await limiter.consume('one-statement', 2, 60)).allowed).toBe(false);
+      expect(statements).toHaveLength(3);
+      expect((await limiter.consumeSend('tenant-s', 'alice')).allowed).toBe(true);
+      expect(statements).toHaveLength(5);
+    } finally {
+      await counted.destroy();
+    }
+  });
+
+  it('keeps counting a window whose row an older version created (count 0, then + 1)', async () => {
+    const clock = new TestClock(new Date('2026-11-01T12:50:00.000Z'));
+    const limiter = service(clock);
+    const start = Date.parse('2026-11-01T12:50:00Z') / 1000;
+    const repo = db.ds.getRepository(RateLimitEntity);
+    await limiter.consume('probe', 1, 60);
+    const hashed = (await repo.findOneByOrFail({ windowStart: start })).key;
+    // What the previous version's first statement leaves while a node of it runs beside this one: no slot taken yet.
+    await repo.update({ key: hashed, windowStart: start }, { count: 0 });
+    expect((await limiter.consume('probe', 2, 60)).allowed).toBe(true);
+    expect((await limiter.consume('probe', 2, 60)).allowed).toBe(true);
+    expect((await limiter.consume('probe', 2, 60)).allowed).toBe(false);
+    expect((await repo.findOneByOrFail({ key: hashed, windowStart: start })).count).toBe(2);
   });
 
   it('refuses past the limit and says how many seconds are left in the window', async () => {

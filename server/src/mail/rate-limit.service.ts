@@ -26,10 +26,9 @@ export const RATE_LIMIT_OPTIONS = Symbol('RATE_LIMIT_OPTIONS');
 const PRUNE_EVERY_MS = 60_000;
 
 /**
- * Fixed-window counters in the database, so every node counts against the same numbers. A consume is two statements
- * that are each atomic on SQLite and MySQL/MariaDB, no transaction needed: create the window's row if it is missing
- * (a no-op when another node already did), then `count = count + 1 WHERE count < limit`. The update either took a
- * slot (one row changed) or found the window full (none); two nodes can never both take the last slot.
+ * Fixed-window counters in the database, so every node counts against the same numbers. A consume is one atomic
+ * upsert, no transaction needed: it creates the window's row with a count of 1, or adds 1 to the count while it is
+ * under the limit. The database locks the row for the statement, so two nodes can never both take the last slot.
  */
 @Injectable()
 export class RateLimitService {
@@ -51,20 +50,11 @@ export class RateLimitService {
     const nowMs = this.clock.now().getTime();
     const windowStart = Math.floor(nowMs / 1000 / windowSeconds) * windowSeconds;
     const windowEnd = windowStart + windowSeconds;
-    const hashed = hashKey(key);
-
-    await this.db.createQueryBuilder().insert().into(RateLimitEntity).values({ key: hashed, windowStart, count: 0, expiresAt: windowEnd }).orIgnore().execute();
-    const count = this.db.driver.escape('count');
-    const taken = await this.db
-      .createQueryBuilder()
-      .update(RateLimitEntity)
-      .set({ count: () => `${count} + 1` })
-      .where({ key: hashed, windowStart })
-      .andWhere(`${count} < :limit`, { limit })
-      .execute();
+    // The upsert creates a row holding one slot, so a limit of 0 must not reach it: nothing can ever be taken.
+    const taken = limit > 0 && (await this.take(hashKey(key), windowStart, windowEnd, limit));
     await this.pruneNow(nowMs);
 
-    if (taken.affected === 1) return { allowed: true, retryAfterSeconds: 0 };
+    if (taken) return { allowed: true, retryAfterSeconds: 0 };
     return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(windowEnd - nowMs / 1000)) };
   }
 
@@ -84,6 +74,28 @@ export class RateLimitService {
   /** The limits in force, for the 429 message ("30 sends per minute"). */
   get sendLimits(): Readonly<SendRateLimits> {
     return this.limits;
+  }
+
+  /** One statement: a new row (count 1) or count + 1 below the limit takes a slot; a full window changes nothing. */
+  private async take(key: string, windowStart: number, expiresAt: number, limit: number): Promise<boolean> {
+    const q = (name: string) => this.db.driver.escape(name);
+    const [table, k, w, count, expires] = [q('rate_limits'), q('limit_key'), q('window_start'), q('count'), q('expires_at')];
+    const insert = `INSERT INTO ${table} (${k}, ${w}, ${count}, ${expires}) VALUES (?, ?, 1, ?)`;
+    const runner = this.db.createQueryRunner();
+    try {
+      if (this.db.options.type === 'mysql' || this.db.options.type === 'mariadb') {
+        // mysql2 connects with CLIENT_FOUND_ROWS, so a full window (row found, nothing changed) reports 1 affected row,
+        // the same as an insert. LAST_INSERT_ID(count) marks that case instead: the count is at least 1 there, while
+        // an insert or an increment reports insertId 0 (the table has no AUTO_INCREMENT column).
+        const r = await runner.query(`${insert} ON DUPLICATE KEY UPDATE ${count} = IF(${count} < ?, ${count} + 1, LAST_INSERT_ID(${count}))`, [key, windowStart, expiresAt, limit], true);
+        const header = r.raw as { affectedRows: number; insertId: number };
+        return header.affectedRows > 0 && Number(header.insertId) === 0;
+      }
+      const r = await runner.query(`${insert} ON CONFLICT (${k}, ${w}) DO UPDATE SET ${count} = ${count} + 1 WHERE ${count} < ?`, [key, windowStart, expiresAt, limit], true);
+      return r.affected === 1;
+    } finally {
+      await runner.release();
+    }
   }
 
   private async pruneNow(nowMs: number): Promise<void> {

@@ -1,5 +1,5 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { GoogleServiceAccountKey, Mailbox, MailSettingsParsed, MailSettingsView, OAuth2AuthInput, ProvidedRelayView, SmtpAuthView } from '@mailpage/contract';
 import { DataSource } from 'typeorm';
@@ -11,7 +11,9 @@ import type { OAuth2Credential } from '../mail/smtp/oauth2-providers';
 import { OAuth2Tokens } from '../mail/smtp/oauth2-tokens';
 import { SecretBox } from '../secrets/secret-box';
 import type { SmtpTarget } from '../mail/smtp/smtp.types';
+import { TenantCaches } from '../tenants/tenant-caches';
 import { ProvidedQuota } from './provided-quota.service';
+import { RowCache } from './row-cache';
 
 /** Field names bound into each sealed value (SecretBox associated data); the rotation script uses the same names. */
 export const PASSWORD_FIELD = 'smtp.password';
@@ -104,6 +106,12 @@ const notConfigured = (message: string) => new DomainError('MAIL_NOT_CONFIGURED'
 
 @Injectable()
 export class MailSettingsService {
+  /**
+   * The saved row as read, secrets still sealed (opened per send: AES-GCM, microseconds), for the sends in the next
+   * few seconds. Admin screens and saves read the database itself.
+   */
+  private readonly cached: RowCache<MailSettingsEntity>;
+
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly box: SecretBox,
@@ -111,7 +119,11 @@ export class MailSettingsService {
     private readonly config: AppConfig,
     private readonly tokens: OAuth2Tokens,
     private readonly quota: ProvidedQuota,
-  ) {}
+    @Optional() caches?: TenantCaches,
+  ) {
+    this.cached = new RowCache(clock);
+    caches?.register((tenantId) => this.cached.drop(tenantId));
+  }
 
   private get repo() {
     return this.db.getRepository(MailSettingsEntity);
@@ -130,12 +142,13 @@ export class MailSettingsService {
     const existing = await this.repo.findOneBy({ tenantId });
     const row = this.toEntity(tenantId, input, existing);
     await this.repo.save(row);
+    this.cached.drop(tenantId);
     return toSettingsView(row, await this.providedRelayView(tenantId));
   }
 
   /** The settings a send or a connection test uses: the saved ones, or submitted ones with the saved secrets where they still apply. */
   async resolve(tenantId: string, submitted?: MailSettingsParsed): Promise<ResolvedMailSettings> {
-    const saved = await this.repo.findOneBy({ tenantId });
+    const saved = submitted ? await this.repo.findOneBy({ tenantId }) : await this.savedRow(tenantId);
     const e = submitted ? this.toEntity(tenantId, submitted, saved) : saved;
     if (!e) throw notConfigured('Mail is not set up yet: a site admin must save the mail server settings first.');
     const sender: Mailbox = { name: e.senderName || undefined, address: e.senderAddress };
@@ -181,6 +194,14 @@ export class MailSettingsService {
       messageIdDomain: domainOf(e.senderAddress),
       dkimSign: false,
     };
+  }
+
+  /** Not kept when there is none: the first send after a site saves its settings on another node must not wait for it. */
+  private savedRow(tenantId: string): Promise<MailSettingsEntity | null> {
+    return this.cached.get(tenantId, null, async () => {
+      const row = await this.repo.findOneBy({ tenantId });
+      return row && Object.freeze(row);
+    });
   }
 
   private async providedRelayView(tenantId: string): Promise<ProvidedRelayView> {

@@ -1,8 +1,9 @@
 import { Module } from '@nestjs/common';
+import { TenantCaches } from './tenant-caches';
 import { TenantsService } from './tenants.service';
 
 @Module({
-  providers: [TenantsService],
-  exports: [TenantsService],
+  providers: [TenantsService, TenantCaches],
+  exports: [TenantsService, TenantCaches],
 })
 export class TenantsModule {}

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { LRUCache } from 'lru-cache';
 import { DataSource } from 'typeorm';
@@ -16,6 +16,7 @@ import {
   SpacePermissionsEntity,
   TenantEntity,
 } from '../database/entities';
+import { TenantCaches } from './tenant-caches';
 
 const TOUCH_INTERVAL_MS = 60 * 60 * 1000;
 
@@ -28,6 +29,7 @@ export class TenantsService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly clock: Clock,
+    @Optional() private readonly caches?: TenantCaches,
   ) {}
 
   async touch(id: string, apiBaseUrl: string): Promise<void> {
@@ -53,7 +55,7 @@ export class TenantsService {
     return this.db.getRepository(TenantEntity).existsBy({ id });
   }
 
-  /** Deletes every row of the tenant, in one transaction. */
+  /** Deletes every row of the tenant, in one transaction, and what this node cached of them. */
   async remove(id: string): Promise<void> {
     await this.db.transaction(async (m) => {
       await m.delete(SendEntity, { tenantId: id });
@@ -69,5 +71,6 @@ export class TenantsService {
       await m.delete(TenantEntity, { id });
     });
     this.recent.delete(id);
+    this.caches?.drop(id);
   }
 }
