@@ -140,6 +140,15 @@ describe('page HTML', () => {
     expect(html).toMatch(/<pre style="[^"]*font-family:'Fira Code'">x<\/pre>/);
   });
 
+  it('sends a page whose inline styles hold &, < or >, with the rest of their styles, with or without a stylesheet', async () => {
+    // Escaped as &amp; &lt; &gt;, their ";" made juice 11 throw (a 500) on any element a stylesheet rule matches.
+    for (const css of ['', '<style>td { color: blue }</style>']) {
+      const { html } = await send({ html: `${css}<table><tr><td style="font-family: AT&amp;T Sans; x: a&gt;b; y: a&lt;b; color: red">cell</td></tr></table>` });
+      expect(html).toMatch(/<td [^>]*style="[^"]*color:red[^"]*"[^>]*>cell<\/td>/);
+      expect(html).not.toMatch(/AT&amp;T|a&gt;b|a&lt;b/);
+    }
+  });
+
   it('applies a readable default stylesheet to the page', async () => {
     const { html } = await send({ html: '<table><tr><td>cell</td></tr></table><pre>code</pre>' });
     expect(html).toMatch(/<meta charset="utf-8">/);
