@@ -7,11 +7,14 @@ import nodemailer, { type SMTPTransportOptions, type Transporter } from 'nodemai
 import type MimeNode from 'nodemailer/lib/mime-node';
 import { DomainError } from '../../common/domain-error';
 import { MetricsService } from '../../metrics/metrics.service';
+import { installDataStreamFastPath } from './data-stream-fast-path';
 import { checkSmtpHost, type CheckedHost, type HostResolver } from './host-guard';
 import { withOAuth2Token } from './oauth2-tokens';
 import { mapSmtpError, withAttempts } from './smtp-errors';
 import { backoffDelay, DEFAULT_SMTP_RETRY, fitsBeforeDeadline, retryableFailure, type SmtpRetryPolicy } from './smtp-retry';
 import type { AccessToken, SmtpEnvelope, SmtpSendResult, SmtpTarget } from './smtp.types';
+
+installDataStreamFastPath();
 
 export const SMTP_POOL_OPTIONS = Symbol('SMTP_POOL_OPTIONS');
 
