@@ -9,6 +9,7 @@ import type { ConfluenceClient } from '../confluence/confluence.client';
 import type { MailCryptoService } from '../crypto/mail-crypto.service';
 import { EncryptionSettingsEntity, PublicKeyEntity } from '../database/entities';
 import { SecretBox } from '../secrets/secret-box';
+import { SETTINGS_CACHE_TTL_MS } from '../settings/row-cache';
 import { EncryptionService } from './encryption.service';
 import { KeysService } from './keys.service';
 
@@ -30,6 +31,7 @@ describe.each(databaseKinds())('planning an encrypted send on %s', (kind) => {
   let node: { ds: DataSource; statements: string[] };
   let encryption: EncryptionService;
   let keys: KeysService;
+  let clock: TestClock;
   const keyQueries = () => node.statements.filter((s) => /^SELECT/i.test(s.trim()) && s.includes('public_keys')).length;
 
   const addKey = (email: string, kind: 'pgp' | 'smime', expiresAt: string | null = null) =>
@@ -44,8 +46,9 @@ describe.each(databaseKinds())('planning an encrypted send on %s', (kind) => {
       meta: JSON.stringify({ emails: [email], algorithm: 'test', bits: null, createdAt: null, expiresAt }),
       uploadedAt: NOW,
     });
-  const setPolicy = (policy: 'off' | 'opportunistic' | 'required', preferred: 'pgp' | 'smime' = 'pgp') =>
-    db.ds.getRepository(EncryptionSettingsEntity).save({
+  /** Written as another node would: the service sees it once its cached settings are older than the TTL. */
+  const setPolicy = async (policy: 'off' | 'opportunistic' | 'required', preferred: 'pgp' | 'smime' = 'pgp') => {
+    await db.ds.getRepository(EncryptionSettingsEntity).save({
       tenantId: TENANT,
       policy,
       preferred,
@@ -59,6 +62,8 @@ describe.each(databaseKinds())('planning an encrypted send on %s', (kind) => {
       smimeMeta: null,
       updatedAt: NOW,
     });
+    clock.advance(SETTINGS_CACHE_TTL_MS + 1);
+  };
 
   beforeAll(async () => {
     db = await createTestDatabase(kind);
@@ -69,10 +74,10 @@ describe.each(databaseKinds())('planning an encrypted send on %s', (kind) => {
     await addKey('cy@example.org', 'smime');
     await addKey('old@example.org', 'pgp', '2026-01-01T00:00:00.000Z');
     node = await countingNode(db.ds);
-    const clock = new TestClock(NOW) as unknown as Clock;
-    keys = new KeysService(node.ds, {} as MailCryptoService, {} as ConfluenceClient, clock);
+    clock = new TestClock(NOW);
+    keys = new KeysService(node.ds, {} as MailCryptoService, {} as ConfluenceClient, clock as unknown as Clock);
     const box = new SecretBox({ secretKeys: [{ id: 'k1', key: randomBytes(32) }] } as unknown as AppConfig);
-    encryption = new EncryptionService(node.ds, box, {} as MailCryptoService, keys, clock);
+    encryption = new EncryptionService(node.ds, box, {} as MailCryptoService, keys, clock as unknown as Clock);
   });
   afterAll(async () => {
     await node?.ds.destroy();

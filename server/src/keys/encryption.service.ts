@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { EncryptionChoice, EncryptionPolicy, EncryptionSettingsView, RecipientKeyStatus } from '@mailpage/contract';
 import { encryptionSettingsSchema } from '@mailpage/contract';
@@ -9,6 +9,8 @@ import { DomainError } from '../common/domain-error';
 import { MailCryptoService, type CryptoMethod, type SignerMaterial } from '../crypto/mail-crypto.service';
 import { EncryptionSettingsEntity } from '../database/entities';
 import { SecretBox } from '../secrets/secret-box';
+import { RowCache } from '../settings/row-cache';
+import { TenantCaches } from '../tenants/tenant-caches';
 import { KeysService, type RecipientKeys } from './keys.service';
 
 type SigningMeta = { fingerprint: string; emails: string[]; expiresAt: string | null };
@@ -29,19 +31,64 @@ export interface ProtectionPlan {
 const NONE: Omit<ProtectionPlan, 'outerSubject'> = { method: null, encrypt: false, sign: false, recipientKeys: new Map() };
 
 /**
+ * What `plan` reads of the saved row. The signing keys and their passwords stay sealed (opened per send), and are kept
+ * only while signing is on: otherwise no send uses them.
+ */
+type PlanSettings = Readonly<
+  Pick<EncryptionSettingsEntity, 'policy' | 'preferred' | 'sign' | 'protectedSubject' | 'pgpKeySealed' | 'pgpPassphraseSealed' | 'smimeP12Sealed' | 'smimePasswordSealed'>
+>;
+
+/** No row: what the site has before a site admin saves encryption settings. */
+const DEFAULT_PLAN_SETTINGS: PlanSettings = Object.freeze({
+  policy: 'off',
+  preferred: 'pgp',
+  sign: false,
+  protectedSubject: '[...]',
+  pgpKeySealed: null,
+  pgpPassphraseSealed: null,
+  smimeP12Sealed: null,
+  smimePasswordSealed: null,
+});
+
+function planSettings(e: EncryptionSettingsEntity | null): PlanSettings {
+  if (!e) return DEFAULT_PLAN_SETTINGS;
+  const sealed = (v: string | null) => (e.sign ? v : null);
+  return Object.freeze({
+    policy: e.policy,
+    preferred: e.preferred,
+    sign: e.sign,
+    protectedSubject: e.protectedSubject,
+    pgpKeySealed: sealed(e.pgpKeySealed),
+    pgpPassphraseSealed: sealed(e.pgpPassphraseSealed),
+    smimeP12Sealed: sealed(e.smimeP12Sealed),
+    smimePasswordSealed: sealed(e.smimePasswordSealed),
+  });
+}
+
+/**
  * The site's encryption policy and signing keys, and the decision for one send:
  * off: never encrypt; opportunistic: encrypt when every recipient has a key, else plain; required: refuse a send
  * to anyone without a key, naming them. Within the policy the sender may choose pgp, smime or none.
  */
 @Injectable()
 export class EncryptionService {
+  /**
+   * The settings `plan` reads for every send and preview, kept for a few seconds, secrets still sealed. A missing row
+   * is kept too, as "off". The admin screen and saves read the database itself.
+   */
+  private readonly cached: RowCache<PlanSettings>;
+
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly box: SecretBox,
     private readonly crypto: MailCryptoService,
     private readonly keys: KeysService,
     private readonly clock: Clock,
-  ) {}
+    @Optional() caches?: TenantCaches,
+  ) {
+    this.cached = new RowCache(clock);
+    caches?.register((tenantId) => this.cached.drop(tenantId));
+  }
 
   private get repo() {
     return this.db.getRepository(EncryptionSettingsEntity);
@@ -86,14 +133,15 @@ export class EncryptionService {
       throw new DomainError('SIGNING_KEY_MISSING', 400, 'Signing is on but no signing key is saved: upload a PGP private key or a PKCS#12 keystore first.');
     }
     await this.repo.save(e);
+    this.cached.drop(tenantId);
     return this.view(tenantId);
   }
 
   /** Decides how one mail is protected. Throws (nothing sent) when the policy or the sender's choice cannot be met. */
   async plan(tenantId: string, choice: EncryptionChoice, recipients: string[]): Promise<ProtectionPlan> {
-    const e = await this.repo.findOneBy({ tenantId });
-    const policy: EncryptionPolicy = e?.policy ?? 'off';
-    const outerSubject = e?.protectedSubject ?? '[...]';
+    const e = await this.cached.get(tenantId, null, async () => planSettings(await this.repo.findOneBy({ tenantId })));
+    const policy: EncryptionPolicy = e.policy;
+    const outerSubject = e.protectedSubject;
     if (policy === 'off' && (choice === 'pgp' || choice === 'smime')) {
       throw new DomainError('VALIDATION_FAILED', 400, 'Encryption is turned off for this site; a site admin can turn it on in the encryption settings.');
     }
@@ -107,7 +155,7 @@ export class EncryptionService {
       keys = await this.keys.lookup(tenantId, recipients);
       const status = keys.status;
       const lacking = (kind: CryptoMethod) => status.filter((s: RecipientKeyStatus) => !s[kind]).map((s) => s.address);
-      const preferred = e?.preferred ?? 'pgp';
+      const preferred = e.preferred;
       const order: CryptoMethod[] = choice === 'auto' ? [preferred, preferred === 'pgp' ? 'smime' : 'pgp'] : [choice];
       method = order.find((m) => lacking(m).length === 0) ?? null;
       if (!method && (choice !== 'auto' || policy === 'required')) {
@@ -122,8 +170,8 @@ export class EncryptionService {
       }
     }
 
-    const signWith: CryptoMethod | null = !e?.sign ? null : method ?? (e.preferred === 'smime' && e.smimeP12Sealed ? 'smime' : e.pgpKeySealed ? 'pgp' : e.smimeP12Sealed ? 'smime' : null);
-    const signer = signWith && e ? this.signer(tenantId, e, signWith) : undefined;
+    const signWith: CryptoMethod | null = !e.sign ? null : method ?? (e.preferred === 'smime' && e.smimeP12Sealed ? 'smime' : e.pgpKeySealed ? 'pgp' : e.smimeP12Sealed ? 'smime' : null);
+    const signer = signWith ? this.signer(tenantId, e, signWith) : undefined;
     if (!method && !signer) return { ...NONE, outerSubject };
     return {
       method: method ?? signWith,
@@ -135,7 +183,8 @@ export class EncryptionService {
     };
   }
 
-  private signer(tenantId: string, e: EncryptionSettingsEntity, method: CryptoMethod): SignerMaterial | undefined {
+  /** Opened for this send only: the opened keys and passwords are never kept. */
+  private signer(tenantId: string, e: PlanSettings, method: CryptoMethod): SignerMaterial | undefined {
     if (method === 'pgp' && e.pgpKeySealed && e.pgpPassphraseSealed) {
       return { method, armoredKey: this.box.open(e.pgpKeySealed, tenantId, ENCRYPTION_SECRET_FIELDS.pgpKey), passphrase: this.box.open(e.pgpPassphraseSealed, tenantId, ENCRYPTION_SECRET_FIELDS.pgpPassphrase) };
     }

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { LOGO_MAX_BYTES, type LayoutPreview, type MailLayoutParsed, type MailLayoutView, type spaceMailSchema, type SpaceMailView } from '@mailpage/contract';
 import { DataSource } from 'typeorm';
@@ -12,6 +12,8 @@ import { ConfluenceClient } from '../confluence/confluence.client';
 import { MailLayoutEntity, SpaceMailSettingsEntity } from '../database/entities';
 import { PermissionsService } from '../permissions/permissions.service';
 import { MailSettingsService } from '../settings/mail-settings.service';
+import { RowCache } from '../settings/row-cache';
+import { TenantCaches } from '../tenants/tenant-caches';
 
 /** A space's sender overrides, where the site lets spaces have them. */
 export interface SpaceOverrides {
@@ -19,6 +21,15 @@ export interface SpaceOverrides {
   replyTo: string | null;
   subjectPrefix: string | null;
 }
+
+/** The layout as a send composes with it. */
+export type LayoutForCompose = ComposeLayout & { allowSpaceOverrides: boolean };
+
+/**
+ * Sites whose layout a node keeps at a time. Fewer than the other caches: an entry holds the logo (up to 200 kB) and
+ * the CSS (up to 20,000 characters), so this keeps a node's memory for layouts under about 60 MB.
+ */
+export const LAYOUT_CACHE_MAX_ENTRIES = 250;
 
 const DEFAULT_LAYOUT: Omit<MailLayoutView, 'updatedAt'> = { headerText: '', logo: null, footerTemplate: '', customCss: '', includePageLink: false, allowSpaceOverrides: false };
 
@@ -39,6 +50,13 @@ const SAMPLE_MESSAGE = 'Here is the page we talked about.\nThe personal message 
  */
 @Injectable()
 export class MailLayoutService {
+  /**
+   * What every send reads, kept for a few seconds: the site's layout (logo decoded) and each space's overrides. A
+   * missing row is kept too, as the default it stands for. Admin screens, previews and saves read the database itself.
+   */
+  private readonly cachedLayouts: RowCache<Readonly<LayoutForCompose>>;
+  private readonly cachedSpaces: RowCache<{ readonly overrides: Readonly<SpaceOverrides> | null }>;
+
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly clock: Clock,
@@ -46,7 +64,15 @@ export class MailLayoutService {
     private readonly composer: ComposeService,
     private readonly settings: MailSettingsService,
     private readonly confluence: ConfluenceClient,
-  ) {}
+    @Optional() caches?: TenantCaches,
+  ) {
+    this.cachedLayouts = new RowCache(clock, { maxEntries: LAYOUT_CACHE_MAX_ENTRIES });
+    this.cachedSpaces = new RowCache(clock);
+    caches?.register((tenantId) => {
+      this.cachedLayouts.drop(tenantId);
+      this.cachedSpaces.drop(tenantId);
+    });
+  }
 
   private get layouts() {
     return this.db.getRepository(MailLayoutEntity);
@@ -64,21 +90,34 @@ export class MailLayoutService {
     const existing = await this.layouts.findOneBy({ tenantId });
     const row = this.toEntity(tenantId, input, existing);
     await this.layouts.save(row);
+    this.cachedLayouts.drop(tenantId);
     return toView(row);
   }
 
-  /** The layout as the composer takes it: the saved one, or `unsaved` (the preview of a form not yet saved). */
-  async forCompose(tenantId: string, unsaved?: MailLayoutParsed): Promise<ComposeLayout & { allowSpaceOverrides: boolean }> {
+  /**
+   * The layout as the composer takes it: the saved one (cached on the node for a few seconds), or `unsaved` (the
+   * preview of a form not yet saved, over what the database holds). The logo's bytes are shared by the sends that use
+   * the cached layout: read them, never change them.
+   */
+  async forCompose(tenantId: string, unsaved?: MailLayoutParsed): Promise<LayoutForCompose> {
+    if (unsaved) return this.readForCompose(tenantId, unsaved);
+    const layout = await this.cachedLayouts.get(tenantId, null, async () => {
+      const l = toCompose(await this.layouts.findOneBy({ tenantId }));
+      return Object.freeze({ ...l, logo: l.logo && Object.freeze(l.logo) });
+    });
+    return { ...layout, logo: layout.logo && { ...layout.logo } };
+  }
+
+  /** From the database: the saved layout, or `unsaved` over it (a form's logo left out keeps the saved one). */
+  private async readForCompose(tenantId: string, unsaved?: MailLayoutParsed): Promise<LayoutForCompose> {
     const saved = await this.layouts.findOneBy({ tenantId });
-    const row = unsaved ? this.toEntity(tenantId, unsaved, saved) : saved;
-    if (!row) return { ...DEFAULT_LAYOUT, logo: null, css: '' };
-    const logo = row.logoBase64 && row.logoContentType ? { filename: 'logo', contentType: row.logoContentType, content: Buffer.from(row.logoBase64, 'base64') } : null;
-    return { headerText: row.headerText, logo, footerTemplate: row.footerTemplate, css: row.customCss, includePageLink: row.includePageLink, allowSpaceOverrides: row.allowSpaceOverrides };
+    return toCompose(unsaved ? this.toEntity(tenantId, unsaved, saved) : saved);
   }
 
   /** A sample page composed with the layout, its inline images as data: URIs so a sandboxed frame can show them. */
   async preview(auth: AuthContext, unsaved?: MailLayoutParsed): Promise<LayoutPreview> {
-    const [layout, mail, sender] = await Promise.all([this.forCompose(auth.tenantId, unsaved), this.settings.view(auth.tenantId), this.senderName(auth)]);
+    // The admin is looking at the layout: what the database holds, not what sends use for a few more seconds.
+    const [layout, mail, sender] = await Promise.all([this.readForCompose(auth.tenantId, unsaved), this.settings.view(auth.tenantId), this.senderName(auth)]);
     const rendered = await this.composer.render({
       title: SAMPLE_TITLE,
       html: SAMPLE_PAGE,
@@ -136,14 +175,19 @@ export class MailLayoutService {
       subjectPrefix: input.subjectPrefix?.trim() ? input.subjectPrefix : null,
       updatedAt: this.clock.now(),
     });
+    // All of the tenant's spaces: on MySQL a differently cased key may have found this row too.
+    this.cachedSpaces.drop(auth.tenantId);
     return this.spaceView(auth, spaceKey);
   }
 
-  /** The space's overrides a send uses: none unless the site allows them. */
+  /** The space's overrides a send uses (cached on the node for a few seconds): none unless the site allows them. */
   async spaceOverrides(tenantId: string, spaceKey: string | null, allowed: boolean): Promise<SpaceOverrides | null> {
     if (!spaceKey || !allowed) return null;
-    const row = await this.spaces.findOneBy({ tenantId, spaceKey });
-    return row ? { senderName: row.senderName, replyTo: row.replyTo, subjectPrefix: row.subjectPrefix } : null;
+    const { overrides } = await this.cachedSpaces.get(tenantId, spaceKey, async () => {
+      const row = await this.spaces.findOneBy({ tenantId, spaceKey });
+      return Object.freeze({ overrides: row ? Object.freeze({ senderName: row.senderName, replyTo: row.replyTo, subjectPrefix: row.subjectPrefix }) : null });
+    });
+    return overrides && { ...overrides };
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -182,6 +226,12 @@ export class MailLayoutService {
       updatedAt: this.clock.now(),
     } satisfies MailLayoutEntity);
   }
+}
+
+function toCompose(row: MailLayoutEntity | null): LayoutForCompose {
+  if (!row) return { ...DEFAULT_LAYOUT, logo: null, css: '' };
+  const logo = row.logoBase64 && row.logoContentType ? { filename: 'logo', contentType: row.logoContentType, content: Buffer.from(row.logoBase64, 'base64') } : null;
+  return { headerText: row.headerText, logo, footerTemplate: row.footerTemplate, css: row.customCss, includePageLink: row.includePageLink, allowSpaceOverrides: row.allowSpaceOverrides };
 }
 
 function toView(row: MailLayoutEntity | null): MailLayoutView {
