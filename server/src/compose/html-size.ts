@@ -1,4 +1,4 @@
-import { DomUtils, parseDocument } from 'htmlparser2';
+import { DomUtils, type Handler, Parser, parseDocument } from 'htmlparser2';
 
 type Document = ReturnType<typeof parseDocument>;
 type AnyNode = Document['children'][number];
@@ -28,16 +28,38 @@ const PRESERVE = new Set(['pre', 'textarea', 'script']);
  * dropped (not `alt=""`, which marks a decorative image), `class` dropped unless a remaining `<style>` (media
  * queries) uses it or it is one of `keepClasses`, and `style` values written without optional spaces and the last
  * semicolon.
+ *
+ * One pass over htmlparser2's parser events, writing as it reads: no DOM is built, walked and serialised again. It
+ * writes exactly what {@link minifyHtmlDom} writes (html-minify.spec.ts holds it to that); a page with `<svg>` or
+ * `<math>`, whose foreign content the serialiser writes in XML style, goes to the DOM version instead.
  */
 export function minifyHtml(html: string, keepClasses: string[] = []): string {
+  return minifyHtmlStreaming(html, keepClasses) ?? minifyHtmlDom(html, keepClasses);
+}
+
+/** The one-pass {@link minifyHtml}, or null for a page it leaves to {@link minifyHtmlDom}. */
+export function minifyHtmlStreaming(html: string, keepClasses: string[] = []): string | null {
+  return new StreamingMinifier().run(html, keepClasses);
+}
+
+/** The DOM version of {@link minifyHtml}: the reference the streaming one is held to, and its fallback. */
+export function minifyHtmlDom(html: string, keepClasses: string[] = []): string {
   const doc = parseDocument(html);
   const styleText = DomUtils.getElementsByTagName('style', doc.children)
     .map((style) => DomUtils.textContent(style))
     .join('\n');
-  const usedClasses = new Set([...keepClasses, ...[...styleText.matchAll(/\.(-?[_a-zA-Z][\w-]*)/g)].map((m) => m[1])]);
+  const usedClasses = usedClassSet(styleText, keepClasses);
   minifyChildren(doc, false, usedClasses);
   // emptyAttrs: `alt=""` rather than a bare `alt`, which some older mail clients read differently.
   return DomUtils.getOuterHTML(doc, { encodeEntities: 'utf8', emptyAttrs: true });
+}
+
+function usedClassSet(styleText: string, keepClasses: string[]): Set<string> {
+  return new Set([...keepClasses, ...[...styleText.matchAll(/\.(-?[_a-zA-Z][\w-]*)/g)].map((m) => m[1])]);
+}
+
+function keptClasses(value: string, usedClasses: Set<string>): string[] {
+  return value.split(/\s+/).filter((c) => usedClasses.has(c));
 }
 
 function minifyChildren(parent: { children: AnyNode[] }, preserve: boolean, usedClasses: Set<string>): void {
@@ -70,7 +92,7 @@ function isBlockElement(node: AnyNode | undefined): boolean {
 function minifyAttributes(el: Element, usedClasses: Set<string>): void {
   for (const [name, value] of Object.entries(el.attribs)) {
     if (name === 'class') {
-      const kept = value.split(/\s+/).filter((c) => usedClasses.has(c));
+      const kept = keptClasses(value, usedClasses);
       if (kept.length) el.attribs.class = kept.join(' ');
       else delete el.attribs.class;
     } else if (name === 'style') {
@@ -80,6 +102,182 @@ function minifyAttributes(el: Element, usedClasses: Set<string>): void {
     } else if (!value.trim() && name !== 'alt') delete el.attribs[name];
   }
 }
+
+// What dom-serializer (getOuterHTML with encodeEntities 'utf8', as minifyHtmlDom calls it) does, for the streaming pass.
+/** Text directly in these is written as it is, not escaped. */
+const UNENCODED = new Set(['style', 'script', 'xmp', 'iframe', 'noembed', 'noframes', 'plaintext', 'noscript']);
+/** No end tag is written for these (the parser ends them at once: they never have content). */
+const VOID = new Set(['area', 'base', 'basefont', 'br', 'col', 'command', 'embed', 'frame', 'hr', 'img', 'input', 'isindex', 'keygen', 'link', 'meta', 'param', 'source', 'track', 'wbr']);
+/** Elements whose content the parser reads and the serialiser writes as XML-like foreign content: left to the DOM version. */
+const FOREIGN = new Set(['svg', 'math']);
+
+/** Thrown out of the parser's callbacks when the streaming pass cannot write what the DOM version would. */
+const FALL_BACK = new Error('minifyHtml: left to the DOM version');
+
+/**
+ * minifyHtmlDom as one pass over the parser's events. The DOM handler's rules are followed to the letter: text that
+ * arrives in pieces is one node, a comment ends a text node (two texts around a comment stay two nodes), and the
+ * parser's implied end tags are the DOM's. A text node is written when the next sibling that is not a comment is known
+ * (an element, another text, a doctype) or its parent ends, as the white space at its edges depends on it. Class
+ * attributes are decided at the end, when every `<style>` has been read: the output is kept in pieces around them.
+ */
+class StreamingMinifier implements Partial<Handler> {
+  /** The output since the last class attribute. */
+  private out = '';
+  /** The output before each class attribute, and the attribute's value. */
+  private readonly pieces: string[] = [];
+  private readonly classValues: string[] = [];
+  /** The open elements, innermost last. */
+  private readonly stack: string[] = [];
+  /** How many of them are <pre>, <textarea> or <script>. */
+  private preserved = 0;
+  /** The text node waiting to be written, with whether its previous sibling (or parent, when it has none) is a block. */
+  private text: string | null = null;
+  private textBlockBefore = false;
+  /** Whether the parser's next text goes on with that node (no comment since). */
+  private textOpen = false;
+  /** Whether a text node starting now would have a block before it. */
+  private blockBefore = true;
+  /** The text of each <style>, in document order. */
+  private readonly styles: string[] = [];
+  /** Style attribute values, and the attribute as written. */
+  private readonly styleAttributes = new Map<string, string>();
+
+  run(html: string, keepClasses: string[]): string | null {
+    try {
+      new Parser(this).end(html);
+    } catch (error) {
+      if (error === FALL_BACK) return null;
+      throw error;
+    }
+    if (this.text !== null) this.writeText(true);
+    const { pieces, classValues } = this;
+    if (!pieces.length) return this.out;
+    const usedClasses = usedClassSet(this.styles.join('\n'), keepClasses);
+    const written = new Map<string, string>();
+    let result = '';
+    for (let i = 0; i < pieces.length; i++) {
+      const value = classValues[i];
+      let attribute = written.get(value);
+      if (attribute === undefined) {
+        const kept = keptClasses(value, usedClasses);
+        attribute = kept.length ? ` class="${escapeAttribute(kept.join(' '))}"` : '';
+        written.set(value, attribute);
+      }
+      result += pieces[i] + attribute;
+    }
+    return result + this.out;
+  }
+
+  onopentag(name: string, attribs: Record<string, string>): void {
+    if (this.text !== null) this.writeText(BLOCK.has(name));
+    this.textOpen = false;
+    const { stack } = this;
+    if (FOREIGN.has(name) || (stack.length && stack[stack.length - 1] === 'style')) throw FALL_BACK;
+    let tag = '<' + name;
+    // The order of Object.entries, as the DOM version's loop and the serialiser's `for in` have it.
+    for (const key of Object.keys(attribs)) {
+      const value = attribs[key];
+      if (key === 'class') {
+        this.pieces.push(this.out + tag);
+        this.classValues.push(value);
+        this.out = tag = '';
+      } else if (key === 'style') {
+        // A page's style attributes are mostly the same few: each is compacted and escaped once.
+        let style = this.styleAttributes.get(value);
+        if (style === undefined) {
+          const compacted = compactStyle(value);
+          style = compacted ? ' style="' + escapeAttribute(compacted) + '"' : '';
+          this.styleAttributes.set(value, style);
+        }
+        tag += style;
+      } else if (key === 'alt' || value.trim()) tag += ' ' + key + '="' + escapeAttribute(value) + '"';
+    }
+    this.out += tag + '>';
+    stack.push(name);
+    if (PRESERVE.has(name)) this.preserved++;
+    if (name === 'style') this.styles.push('');
+    this.blockBefore = BLOCK.has(name);
+  }
+
+  onclosetag(): void {
+    const { stack } = this;
+    // The DOM handler ends the innermost element, whatever the name: the parser has closed the ones in between. The
+    // parser also ends a tag cut off by the end of the page, which the DOM never got: with nothing open, the handler
+    // pops its root, which changes nothing as nothing comes after.
+    if (!stack.length) return;
+    const name = stack[stack.length - 1];
+    if (this.text !== null) this.writeText(BLOCK.has(name));
+    this.textOpen = false;
+    stack.pop();
+    if (PRESERVE.has(name)) this.preserved--;
+    if (!VOID.has(name)) this.out += '</' + name + '>';
+    this.blockBefore = BLOCK.has(name);
+  }
+
+  ontext(data: string): void {
+    const { stack } = this;
+    if (stack.length && stack[stack.length - 1] === 'style') this.styles[this.styles.length - 1] += data;
+    if (this.textOpen) {
+      this.text += data;
+      return;
+    }
+    if (this.text !== null) this.writeText(false);
+    this.text = data;
+    this.textBlockBefore = this.blockBefore;
+    this.textOpen = true;
+    this.blockBefore = false;
+  }
+
+  oncomment(): void {
+    this.textOpen = false;
+  }
+
+  oncommentend(): void {
+    this.textOpen = false;
+  }
+
+  oncdatastart(): void {
+    // Only in foreign content, which has fallen back already.
+    throw FALL_BACK;
+  }
+
+  onprocessinginstruction(_name: string, data: string): void {
+    if (this.text !== null) this.writeText(false);
+    this.textOpen = false;
+    this.out += '<' + data + '>';
+    this.blockBefore = false;
+  }
+
+  /** Writes the waiting text node, `blockAfter` saying whether its next sibling (or parent, when last) is a block. */
+  private writeText(blockAfter: boolean): void {
+    let data = this.text!;
+    this.text = null;
+    if (!this.preserved) {
+      if (COLLAPSIBLE.test(data)) data = data.replace(/[ \t\n\r\f]+/g, ' ');
+      if (this.textBlockBefore && data.charCodeAt(0) === SPACE) data = data.slice(1);
+      if (blockAfter && data.charCodeAt(data.length - 1) === SPACE) data = data.slice(0, -1);
+    }
+    const { stack } = this;
+    this.out += stack.length && UNENCODED.has(stack[stack.length - 1]) ? data : escapeText(data);
+  }
+}
+
+const SPACE = 0x20;
+/** Whether `/[ \t\n\r\f]+/g` → `' '` changes anything. */
+const COLLAPSIBLE = /[\t\n\r\f]| {2}/;
+
+/** entities' escapeText: what the serialiser does to text with encodeEntities 'utf8'. */
+function escapeText(data: string): string {
+  return /[&<>\u00a0]/.test(data) ? data.replace(/[&<>\u00a0]/g, (c) => ESCAPES[c]) : data;
+}
+
+/** entities' escapeAttribute: what the serialiser does to an attribute value with encodeEntities 'utf8'. */
+function escapeAttribute(data: string): string {
+  return /["&\u00a0]/.test(data) ? data.replace(/["&\u00a0]/g, (c) => ESCAPES[c]) : data;
+}
+
+const ESCAPES: Record<string, string> = { '"': '&quot;', '&': '&amp;', '<': '&lt;', '>': '&gt;', '\u00a0': '&nbsp;' };
 
 /** `color: red; font-weight: bold;` → `color:red;font-weight:bold`; quoted text and parentheses are left as they are. */
 export function compactStyle(style: string): string {
