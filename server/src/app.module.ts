@@ -8,7 +8,8 @@ import { AuditService } from './audit/audit.service';
 import { AuthGuard } from './auth/auth.guard';
 import { ForgeTokenVerifier } from './auth/forge-token.verifier';
 import { ErrorFilter } from './common/error.filter';
-import { ComposeService } from './compose/compose.service';
+import { ComposeService, PageRenderer } from './compose/compose.service';
+import { RenderPool } from './compose/render-pool';
 import { MailCryptoService } from './crypto/mail-crypto.service';
 import { EncryptionService } from './keys/encryption.service';
 import { KeysController } from './keys/keys.controller';
@@ -86,6 +87,7 @@ export class AppModule {
         MailSettingsService,
         MailVerifyService,
         ComposeService,
+        { provide: PageRenderer, useClass: RenderPool },
         SmtpPool,
         SendLedger,
         MailService,

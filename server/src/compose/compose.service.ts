@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { headerSafetyProblem, type Mailbox } from '@mailpage/contract';
 import { convert, type FormatCallback } from 'html-to-text';
 import juice from 'juice';
@@ -68,6 +68,18 @@ export interface ComposeLayout {
   /** Already refused for forbidden constructs when saved; sanitised again here and inlined after the defaults. */
   css: string;
   includePageLink: boolean;
+}
+
+/** What renderPage needs: the input without its attachments (counted by `reservedBytes`) and without the headers. */
+export type PageInput = Omit<ComposeInput, 'attachments' | 'from' | 'replyTo' | 'to' | 'cc' | 'messageIdDomain'> & { reservedBytes: number };
+
+/** A rendered page: a RenderedMail without the attachments. */
+export type RenderedPage = Omit<RenderedMail, 'attachments'>;
+
+/** Renders pages off the event loop (RenderPool, on worker threads); without one ComposeService renders them itself. */
+export abstract class PageRenderer {
+  abstract readonly enabled: boolean;
+  abstract renderPage(input: PageInput): Promise<RenderedPage>;
 }
 
 /** The headers of one message; the body (`RenderedMail`) can be shared by several messages with different headers. */
@@ -169,23 +181,35 @@ const TEXT_OPTIONS = {
  */
 @Injectable()
 export class ComposeService {
+  constructor(@Optional() private readonly pages?: PageRenderer) {}
+
   async compose(input: ComposeInput): Promise<ComposedMail> {
     return this.build(await this.render(input), input);
   }
 
   /** Sanitises, styles and converts the page (and the layout around it): the work every message of a send shares. */
   async render(input: ComposeInput): Promise<RenderedMail> {
-    const layout = input.layout;
-    const logo = layout?.logo ? { ...layout.logo, filename: layout.logo.contentType === 'image/jpeg' ? LOGO_NAME_JPEG : LOGO_NAME_PNG } : null;
-    // The logo first: an upload of the page with the same name cannot take its place.
-    const images = [...(logo ? [logo] : []), ...input.images].map((file, i) => checkedFile(file, `images[${i}]`, `image-${i + 1}`));
+    mailSubject(input.subjectPrefix, input.title);
     const attachments = input.attachments.map((file, i) => checkedFile(file, `attachments[${i}]`, `attachment-${i + 1}`));
-    const subject = mailSubject(input.subjectPrefix, input.title);
-
     // Base64 makes every byte 4/3 as large: refuse before sanitising, inlining and encoding what cannot fit.
     // Images are counted as they are converted (scaled down, they may well fit); attachments go out as they are.
     const reserved = Math.ceil((attachments.reduce((sum, file) => sum + file.content.length, 0) * 4) / 3);
     if (reserved > input.maxBytes) throw mailTooLarge(reserved, input.maxBytes);
+    const { title, html, pageUrl, subjectPrefix, images, maxBytes, date, layout, message, senderName, spaceKey } = input;
+    const pageInput: PageInput = { title, html, pageUrl, subjectPrefix, images, maxBytes, date, layout, message, senderName, spaceKey, reservedBytes: reserved };
+    // The page's work on a worker thread when there is a pool (the attachments never leave this thread), else here.
+    const page = this.pages?.enabled ? await this.pages.renderPage(pageInput) : await this.renderPage(pageInput);
+    return { ...page, attachments };
+  }
+
+  /** The page part of render(): everything but the attachments, which only count here by `reservedBytes`. */
+  async renderPage(input: PageInput): Promise<RenderedPage> {
+    const layout = input.layout;
+    const logo = layout?.logo ? { ...layout.logo, filename: layout.logo.contentType === 'image/jpeg' ? LOGO_NAME_JPEG : LOGO_NAME_PNG } : null;
+    // The logo first: an upload of the page with the same name cannot take its place.
+    const images = [...(logo ? [logo] : []), ...input.images].map((file, i) => checkedFile(file, `images[${i}]`, `image-${i + 1}`));
+    const subject = mailSubject(input.subjectPrefix, input.title);
+    const reserved = input.reservedBytes;
 
     const pageUrl = input.pageUrl ?? null;
     const pageHtml = renderMacros(input.html, { pageUrl });
@@ -216,7 +240,7 @@ export class ComposeService {
     const referenced = new Set([...html.matchAll(/<img\s[^>]*?\bsrc="cid:([^"]*)"/g)].map((m) => m[1]));
     const inline = inlineImages.parts.filter((part) => referenced.has(part.cid));
     if (inline.length !== referenced.size) throw new Error('the composed HTML refers to an inline image that has no part');
-    return { subject, html, text, htmlBytes, clipped: htmlBytes > GMAIL_CLIP_BYTES, inline, attachments };
+    return { subject, html, text, htmlBytes, clipped: htmlBytes > GMAIL_CLIP_BYTES, inline };
   }
 
   /** One RFC 5322 message of a rendered mail, with its own headers and Message-ID. MAIL_TOO_LARGE over `maxBytes`. */

@@ -1,5 +1,6 @@
 import { createHash, createPrivateKey, randomBytes, type KeyObject } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { parseMailbox } from '@mailpage/contract';
 import { z } from 'zod';
@@ -58,6 +59,8 @@ export abstract class AppConfig {
     poolSize: number;
   };
   abstract readonly limits: { maxMailBytes: number; maxRecipients: number; maxRequestBytes: number };
+  /** Worker threads that render pages (sanitise, style, convert images); 0: on the event loop. */
+  abstract readonly composeWorkers: number;
   abstract readonly sendSyncTimeoutMs: number;
   /** Sends per window, per user and per site, counted in the database across nodes. */
   abstract readonly rateLimits: { perUser: number; perTenant: number; windowSeconds: number };
@@ -118,6 +121,7 @@ const envSchema = z.object({
   SMTP_GREETING_TIMEOUT_MS: int(10_000, 100, 120_000),
   SMTP_SOCKET_TIMEOUT_MS: int(30_000, 100, 600_000),
   SMTP_POOL_SIZE: int(200, 1, 100_000),
+  COMPOSE_WORKERS: int(Math.min(4, availableParallelism()), 0, 64),
   MAIL_MAX_BYTES: int(18 * 1024 * 1024, 1024, 200 * 1024 * 1024),
   MAIL_MAX_RECIPIENTS: int(100, 1, 10_000),
   SEND_SYNC_TIMEOUT_MS: int(20_000, 0, 120_000),
@@ -247,6 +251,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
       // base64 in JSON costs 4/3; leave room for the HTML and fields around it.
       maxRequestBytes: Math.ceil(e.MAIL_MAX_BYTES * 1.4) + 1024 * 1024,
     },
+    composeWorkers: e.COMPOSE_WORKERS,
     sendSyncTimeoutMs: e.SEND_SYNC_TIMEOUT_MS,
     rateLimits: { perUser: e.SEND_RATE_LIMIT_PER_USER, perTenant: e.SEND_RATE_LIMIT_PER_TENANT, windowSeconds: e.SEND_RATE_LIMIT_WINDOW_SECONDS },
     provided,

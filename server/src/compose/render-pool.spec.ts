@@ -1,0 +1,109 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { DomainError } from '../common/domain-error';
+import type { AppConfig } from '../config/app-config';
+import type { PageInput } from './compose.service';
+import { RenderPool } from './render-pool';
+import { reviveError, reviveInput, toWireError } from './render-wire';
+
+/**
+ * A stand-in worker speaking the pool's protocol (the real one needs the compiled server; test/e2e/compose-workers
+ * runs it): answers with the page's title, fails as a DomainError for "refuse", dies for "die", and waits for "slow".
+ */
+const dir = mkdtempSync(join(tmpdir(), 'render-pool-'));
+const script = join(dir, 'worker.js');
+writeFileSync(
+  script,
+  `const { parentPort, threadId } = require('node:worker_threads');
+parentPort.on('message', ({ id, input }) => {
+  if (input.title === 'die') process.exit(3);
+  if (input.title === 'refuse') return parentPort.postMessage({ id, error: { domain: true, code: 'MAIL_TOO_LARGE', status: 413, message: 'too large', details: { size: 2 } } });
+  const answer = () => parentPort.postMessage({ id, page: { subject: input.title, html: String(threadId), text: '', htmlBytes: 0, clipped: false, inline: [{ cid: 'c', filename: 'a.png', contentType: 'image/png', content: input.images[0]?.content ?? new Uint8Array(0) }] } });
+  if (input.title === 'slow') setTimeout(answer, 200); else answer();
+});`,
+);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const page = (title: string, image = Buffer.from('png')): PageInput => ({
+  title,
+  html: '<p>x</p>',
+  subjectPrefix: '',
+  images: [{ filename: 'a.png', contentType: 'image/png', content: image }],
+  maxBytes: 1000,
+  reservedBytes: 0,
+});
+const pools: RenderPool[] = [];
+const pool = (workers: number, path = script) => {
+  const p = new RenderPool({ composeWorkers: workers } as AppConfig, pino({ level: 'silent' }), path);
+  pools.push(p);
+  return p;
+};
+afterEach(async () => {
+  await Promise.all(pools.splice(0).map((p) => p.onApplicationShutdown()));
+});
+
+describe('the render pool', () => {
+  it('is off without workers or without the worker script, so the page is rendered on the event loop', () => {
+    expect(pool(0).enabled).toBe(false);
+    expect(pool(2, join(dir, 'missing.js')).enabled).toBe(false);
+    expect(pool(2).enabled).toBe(true);
+  });
+
+  it('starts workers only as pages need them, never more than its size, and hands back Buffers', async () => {
+    const p = pool(2);
+    expect(p.workers).toBe(0);
+    const pages = await Promise.all(['slow', 'slow', 'slow', 'slow', 'slow'].map((t) => p.renderPage(page(t, Buffer.from('image bytes')))));
+    expect(p.workers).toBe(2);
+    expect(new Set(pages.map((r) => r.html)).size).toBe(2);
+    expect(Buffer.isBuffer(pages[0].inline[0].content)).toBe(true);
+    expect(pages[0].inline[0].content.toString()).toBe('image bytes');
+  });
+
+  it('passes a refusal on as the same DomainError', async () => {
+    const e = await pool(1).renderPage(page('refuse')).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(DomainError);
+    expect(e).toMatchObject({ code: 'MAIL_TOO_LARGE', status: 413, message: 'too large', details: { size: 2 } });
+  });
+
+  it('fails only the page of a worker that dies, and replaces the worker for the next page', async () => {
+    const p = pool(1);
+    const [died, queued] = await Promise.allSettled([p.renderPage(page('die')), p.renderPage(page('next'))]);
+    expect(died.status).toBe('rejected');
+    expect(String((died as PromiseRejectedResult).reason)).toMatch(/a render worker stopped \(exit code 3\)/);
+    expect(queued.status === 'fulfilled' && queued.value.subject).toBe('next');
+    expect(p.workers).toBe(1);
+  });
+
+  it('refuses pages once shut down', async () => {
+    const p = pool(1);
+    await p.renderPage(page('one'));
+    await p.onApplicationShutdown();
+    expect(p.workers).toBe(0);
+    await expect(p.renderPage(page('two'))).rejects.toThrow(/shut down/);
+  });
+});
+
+describe('what crosses between threads', () => {
+  it('keeps a refusal a DomainError with its code, status and details, and any other error a plain one', () => {
+    const refusal = reviveError(toWireError(new DomainError('VALIDATION_FAILED', 400, 'bad name', { field: 'images[0]' })));
+    expect(refusal).toBeInstanceOf(DomainError);
+    expect(refusal).toMatchObject({ code: 'VALIDATION_FAILED', status: 400, details: { field: 'images[0]' } });
+    const other = reviveError(toWireError(new TypeError('boom')));
+    expect(other).not.toBeInstanceOf(DomainError);
+    expect(other.message).toBe('boom');
+  });
+
+  it('turns the copied bytes of images and the logo back into Buffers', () => {
+    const input = reviveInput({
+      ...page('t'),
+      images: [{ filename: 'a.png', contentType: 'image/png', content: new Uint8Array([1, 2, 3]) as Buffer }],
+      layout: { headerText: '', footerTemplate: '', css: '', includePageLink: false, logo: { filename: 'l.png', contentType: 'image/png', content: new Uint8Array([4]) as Buffer } },
+    });
+    expect(Buffer.isBuffer(input.images[0].content)).toBe(true);
+    expect(Buffer.isBuffer(input.layout!.logo!.content)).toBe(true);
+    expect([...input.images[0].content, ...input.layout!.logo!.content]).toEqual([1, 2, 3, 4]);
+  });
+});
