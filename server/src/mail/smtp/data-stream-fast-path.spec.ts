@@ -1,7 +1,7 @@
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
-import { installDataStreamFastPath } from './data-stream-fast-path';
+import { dotsToStuff, installDataStreamFastPath } from './data-stream-fast-path';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const DataStream = require('nodemailer/lib/smtp-connection/data-stream.js') as new () => NodeJS.ReadWriteStream & { inByteCount: number; outByteCount: number };
@@ -47,5 +47,15 @@ describe('SMTP data fast path', () => {
     const chunk = Buffer.concat(Array.from({ length: 200 }, () => line));
     const { bytes } = await wire([chunk, chunk], true);
     expect(bytes.equals(Buffer.concat([chunk, chunk, Buffer.from('.\r\n')]))).toBe(true);
+  });
+
+  it('stuffs the dots that start a line itself and leaves only a bare CR or LF to nodemailer', () => {
+    const crlf = Buffer.from('a=\r\n.b\r\n..c\r\nd.\r\n', 'latin1');
+    expect(dotsToStuff(crlf, false)).toEqual([4, 8]);
+    expect(dotsToStuff(Buffer.from('.x\r\n'), 0x0a)).toEqual([0]);
+    expect(dotsToStuff(Buffer.from('.x\r\n'), 0x61)).toEqual([]);
+    expect(dotsToStuff(Buffer.from('a\nb'), false)).toBeNull();
+    expect(dotsToStuff(Buffer.from('a\rb'), false)).toBeNull();
+    expect(dotsToStuff(Buffer.from('\nb'), 0x0d)).toEqual([]);
   });
 });
