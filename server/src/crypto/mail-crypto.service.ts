@@ -13,6 +13,7 @@ import {
   type MimeEntity,
 } from './mime-entity';
 import * as pgp from './pgp';
+import { RecipientKeyCache, type RecipientKey } from './recipient-keys';
 import * as smime from './smime';
 
 export type CryptoMethod = 'pgp' | 'smime';
@@ -55,7 +56,6 @@ export interface ProtectedMail {
   raw: Buffer;
 }
 
-type RecipientKey = { kind: 'pgp'; key: Awaited<ReturnType<typeof pgp.readStoredPublicKey>>; id: string } | { kind: 'smime'; cert: smime.SmimeCertificate; id: string };
 type Signer = { kind: 'pgp'; signer: pgp.PgpSigner } | { kind: 'smime'; signer: smime.SmimeSigner };
 
 /**
@@ -71,6 +71,9 @@ export class MailCryptoService {
    * to sign with a key that has expired meanwhile.
    */
   private readonly pgpSigners = new LRUCache<string, Promise<pgp.PgpSigner>>({ max: 200, ttl: 5 * 60_000 });
+
+  /** Recipients' stored keys, parsed, for a few minutes; checked again at every use (see RecipientKeyCache). */
+  private readonly recipientKeyCache = new RecipientKeyCache();
 
   constructor(private readonly clock: Clock) {}
 
@@ -176,15 +179,8 @@ export class MailCryptoService {
     return keys;
   }
 
-  private async storedKey(method: CryptoMethod, stored: string, address: string, now: Date): Promise<RecipientKey> {
-    if (method === 'pgp') {
-      const key = await pgp.readStoredPublicKey(stored);
-      await pgp.checkRecipientKey(key, address, now);
-      return { kind: 'pgp', key, id: key.getFingerprint() };
-    }
-    const cert = smime.readStoredCertificate(stored);
-    smime.checkRecipientCertificate(cert, address, now);
-    return { kind: 'smime', cert, id: cert.info.fingerprint };
+  private storedKey(method: CryptoMethod, stored: string, address: string, now: Date): Promise<RecipientKey> {
+    return this.recipientKeyCache.get(method, stored, address, now);
   }
 
   private async sign(payload: Buffer, signer: Signer, now: Date): Promise<MimeEntity> {

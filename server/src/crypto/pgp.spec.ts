@@ -4,7 +4,7 @@ import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DomainError } from '../common/domain-error';
 import { Gpg, generatePgpKey, pgpKey, publicKeyWithRsaSubkey, revokedPublicKey } from '../../../test/support/crypto';
-import { MAX_RSA_BITS, readPrivateKey, readPublicKeyForUpload } from './pgp';
+import { MAX_RSA_BITS, pgpEncrypt, pgpSign, readPrivateKey, readPublicKeyForUpload, readStoredPublicKey } from './pgp';
 
 // Key checks on upload. Keys come from openpgp.js and, where it matters, from GnuPG itself.
 
@@ -157,5 +157,37 @@ describe('OpenPGP signing key', () => {
     expect((await refusal(readPrivateKey(alice.publicKey, alice.passphrase))).code).toBe('KEY_INVALID');
     const old = await generatePgpKey('old@example.com', { date: new Date(Date.now() - 10 * DAY), expiresInSeconds: 86400 });
     expect((await refusal(readPrivateKey(old.privateKey, old.passphrase))).code).toBe('KEY_EXPIRED');
+  });
+});
+
+describe('OpenPGP encrypting and signing', () => {
+  // The payload goes to openpgp as a view of the Buffer's memory, not a copy: a payload that is a slice of a larger
+  // buffer (as Buffer.concat and the pool give) must be encrypted and signed as exactly its own bytes.
+  const around = Buffer.from('BEFORE Content-Type: text/plain\r\n\r\nHello =E2=9C=93\r\n AFTER');
+  const payload = around.subarray(7, around.length - 6);
+
+  const armoredPart = (body: Buffer, name: string) => {
+    const text = body.toString('latin1');
+    const start = text.indexOf('-----BEGIN', text.indexOf(name));
+    return text.slice(start, text.indexOf('-----\r\n', text.indexOf('-----END', start)) + 7);
+  };
+
+  it('encrypts and signs exactly the bytes of a payload that is a slice of a larger buffer', async () => {
+    const alice = await pgpKey('alice@example.com');
+    const signer = await readPrivateKey(alice.privateKey, alice.passphrase);
+    const key = await readStoredPublicKey(alice.publicKey);
+    const privateKey = await openpgp.readPrivateKey({ armoredKey: alice.unlockedPrivateKey });
+
+    const encrypted = await pgpEncrypt(payload, [key], signer.key);
+    const message = await openpgp.readMessage({ armoredMessage: armoredPart(encrypted.body, 'encrypted.asc') });
+    const { data, signatures } = await openpgp.decrypt({ message, decryptionKeys: privateKey, verificationKeys: key, format: 'binary', expectSigned: true });
+    expect(Buffer.from(data).equals(payload)).toBe(true);
+    expect(await signatures[0].verified).toBe(true);
+
+    const signed = await pgpSign(payload, signer.key);
+    const signature = await openpgp.readSignature({ armoredSignature: armoredPart(signed.body, 'OpenPGP_signature.asc') });
+    const verified = await openpgp.verify({ message: await openpgp.createMessage({ binary: new Uint8Array(payload) }), signature, verificationKeys: key, expectSigned: true });
+    expect(await verified.signatures[0].verified).toBe(true);
+    expect(signed.body.includes(payload)).toBe(true);
   });
 });

@@ -1,6 +1,6 @@
 import * as openpgp from 'openpgp';
 import { DomainError } from '../common/domain-error';
-import { crlfText, entityBytes, multipartBody, newBoundary, type MimeEntity } from './mime-entity';
+import { crlfText, entityBytes, entityPieces, multipartBody, newBoundary, type MimeEntity } from './mime-entity';
 
 // PGP/MIME (RFC 3156) with openpgp.js. The MIME payload goes in and out as bytes (`createMessage({ binary })`),
 // never as text, so the signed and encrypted bytes are exactly the CRLF bytes we built.
@@ -107,16 +107,17 @@ export async function checkRecipientKey(key: openpgp.PublicKey, address: string,
  */
 export async function pgpEncrypt(payload: Buffer, recipients: openpgp.PublicKey[], signer?: openpgp.PrivateKey, now: Date = new Date()): Promise<MimeEntity> {
   if (!recipients.length) throw new Error('pgpEncrypt needs at least one recipient key');
-  const message = await openpgp.createMessage({ binary: new Uint8Array(payload), date: now });
+  const message = await openpgp.createMessage({ binary: bytesOf(payload), date: now });
   const armored = await openpgp.encrypt({ message, encryptionKeys: recipients, signingKeys: signer ? [signer] : undefined, date: now, format: 'armored' });
   const boundary = newBoundary();
   const version = entityBytes({
     headers: ['Content-Type: application/pgp-encrypted', 'Content-Description: PGP/MIME version identification'],
     body: Buffer.from('Version: 1\r\n', 'latin1'),
   });
-  const encrypted = entityBytes({
+  // As pieces: the armored message (the size of the payload, and more) is copied once, into the multipart body.
+  const encrypted = entityPieces({
     headers: ['Content-Type: application/octet-stream; name="encrypted.asc"', 'Content-Description: OpenPGP encrypted message', 'Content-Disposition: inline; filename="encrypted.asc"'],
-    body: crlfText(armored),
+    body: [crlfText(armored)],
   });
   return {
     headers: [`Content-Type: multipart/encrypted; protocol="application/pgp-encrypted";\r\n boundary="${boundary}"`],
@@ -129,7 +130,7 @@ export async function pgpEncrypt(payload: Buffer, recipients: openpgp.PublicKey[
  * the signature really used, read back from the signature packet.
  */
 export async function pgpSign(payload: Buffer, signer: openpgp.PrivateKey, now: Date = new Date()): Promise<MimeEntity> {
-  const message = await openpgp.createMessage({ binary: new Uint8Array(payload), date: now });
+  const message = await openpgp.createMessage({ binary: bytesOf(payload), date: now });
   const armoredSignature = await openpgp.sign({ message, signingKeys: [signer], detached: true, date: now, format: 'armored' });
   const signature = await openpgp.readSignature({ armoredSignature });
   const hash = signature.packets[0]?.hashAlgorithm;
@@ -144,6 +145,11 @@ export async function pgpSign(payload: Buffer, signer: openpgp.PrivateKey, now: 
     headers: [`Content-Type: multipart/signed; micalg=${micalg};\r\n protocol="application/pgp-signature";\r\n boundary="${boundary}"`],
     body: multipartBody(boundary, [payload, sigPart]),
   };
+}
+
+/** The payload as a plain Uint8Array over the same memory: openpgp gets no Buffer, and the payload is not copied. */
+function bytesOf(payload: Buffer): Uint8Array {
+  return new Uint8Array(payload.buffer, payload.byteOffset, payload.length);
 }
 
 // --- checks ---
