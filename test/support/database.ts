@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DataSource } from 'typeorm';
+import { DataSource, type Logger } from 'typeorm';
 import { dataSourceOptions } from '../../server/src/database/data-source-options';
 import { TenantEntity } from '../../server/src/database/entities';
 import { createMysqlDatabase } from './server';
@@ -39,4 +39,14 @@ export class TestClock {
   advance(ms: number): void {
     this.t = new Date(this.t.getTime() + ms);
   }
+}
+
+/** Another connection pool on the same database (a node of its own) that records every statement it runs. */
+export async function countingNode(ds: DataSource): Promise<{ ds: DataSource; statements: string[] }> {
+  const statements: string[] = [];
+  const ignore = () => undefined;
+  const logger: Logger = { logQuery: (q) => void statements.push(q), logQueryError: ignore, logQuerySlow: ignore, logSchemaBuild: ignore, logMigration: ignore, log: ignore };
+  const node = await new DataSource({ ...ds.options, migrationsRun: false, logger }).initialize();
+  statements.length = 0;
+  return { ds: node, statements };
 }

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { DataSource, type Logger } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import { encryptionSettingsSchema } from '@mailpage/contract';
-import { createTestDatabase, insertTenant, TestClock, type TestDatabase } from '../../../test/support/database';
+import { countingNode, createTestDatabase, insertTenant, TestClock, type TestDatabase } from '../../../test/support/database';
 import { databaseKinds } from '../../../test/support/server';
 import type { Clock } from '../common/clock';
 import type { AppConfig } from '../config/app-config';
@@ -14,16 +14,6 @@ import { TenantCaches } from '../tenants/tenant-caches';
 import { TenantsService } from '../tenants/tenants.service';
 import { EncryptionService } from './encryption.service';
 import { KeysService } from './keys.service';
-
-/** Another connection pool on the same database (a node of its own) that records every statement it runs. */
-async function countingNode(ds: DataSource): Promise<{ ds: DataSource; statements: string[] }> {
-  const statements: string[] = [];
-  const ignore = () => undefined;
-  const logger: Logger = { logQuery: (q) => void statements.push(q), logQueryError: ignore, logQuerySlow: ignore, logSchemaBuild: ignore, logMigration: ignore, log: ignore };
-  const node = await new DataSource({ ...ds.options, migrationsRun: false, logger }).initialize();
-  statements.length = 0;
-  return { ds: node, statements };
-}
 
 /** The signing key is taken as it is: this spec is about which row a send reads, not about OpenPGP. */
 const crypto = { checkPgpSigner: async () => ({ fingerprint: 'f'.repeat(40), emails: ['docs@example.com'], expires: null }) } as unknown as MailCryptoService;

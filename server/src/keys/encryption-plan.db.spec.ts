@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DataSource, type Logger } from 'typeorm';
-import { createTestDatabase, insertTenant, TestClock, type TestDatabase } from '../../../test/support/database';
+import type { DataSource } from 'typeorm';
+import { countingNode, createTestDatabase, insertTenant, TestClock, type TestDatabase } from '../../../test/support/database';
 import { databaseKinds } from '../../../test/support/server';
 import type { Clock } from '../common/clock';
 import type { AppConfig } from '../config/app-config';
@@ -12,16 +12,6 @@ import { SecretBox } from '../secrets/secret-box';
 import { SETTINGS_CACHE_TTL_MS } from '../settings/row-cache';
 import { EncryptionService } from './encryption.service';
 import { KeysService } from './keys.service';
-
-/** Another connection pool on the same database that records every statement it runs. */
-async function countingNode(ds: DataSource): Promise<{ ds: DataSource; statements: string[] }> {
-  const statements: string[] = [];
-  const ignore = () => undefined;
-  const logger: Logger = { logQuery: (q) => void statements.push(q), logQueryError: ignore, logQuerySlow: ignore, logSchemaBuild: ignore, logMigration: ignore, log: ignore };
-  const node = await new DataSource({ ...ds.options, migrationsRun: false, logger }).initialize();
-  statements.length = 0;
-  return { ds: node, statements };
-}
 
 const TENANT = 'tenant-plan';
 const NOW = new Date('2026-11-01T12:00:00.000Z');

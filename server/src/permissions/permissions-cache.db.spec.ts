@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DataSource, type Logger } from 'typeorm';
-import { createTestDatabase, insertTenant, TestClock, type TestDatabase } from '../../../test/support/database';
+import type { DataSource } from 'typeorm';
+import { countingNode, createTestDatabase, insertTenant, TestClock, type TestDatabase } from '../../../test/support/database';
 import { databaseKinds } from '../../../test/support/server';
 import type { AuthContext } from '../auth/auth-context';
 import type { Clock } from '../common/clock';
@@ -9,16 +9,6 @@ import { SETTINGS_CACHE_TTL_MS } from '../settings/row-cache';
 import { TenantCaches } from '../tenants/tenant-caches';
 import { TenantsService } from '../tenants/tenants.service';
 import { PermissionsService } from './permissions.service';
-
-/** Another connection pool on the same database (a node of its own) that records every statement it runs. */
-async function countingNode(ds: DataSource): Promise<{ ds: DataSource; statements: string[] }> {
-  const statements: string[] = [];
-  const ignore = () => undefined;
-  const logger: Logger = { logQuery: (q) => void statements.push(q), logQueryError: ignore, logQuerySlow: ignore, logSchemaBuild: ignore, logMigration: ignore, log: ignore };
-  const node = await new DataSource({ ...ds.options, migrationsRun: false, logger }).initialize();
-  statements.length = 0;
-  return { ds: node, statements };
-}
 
 /** Confluence as the sandbox answers it: alice is in "writers", everyone may administer spaces in this test. */
 const confluence = {

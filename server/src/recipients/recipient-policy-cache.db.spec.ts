@@ -1,23 +1,13 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DataSource, type Logger } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import { recipientPolicySchema } from '@mailpage/contract';
-import { createTestDatabase, insertTenant, TestClock, type TestDatabase } from '../../../test/support/database';
+import { countingNode, createTestDatabase, insertTenant, TestClock, type TestDatabase } from '../../../test/support/database';
 import { databaseKinds } from '../../../test/support/server';
 import type { Clock } from '../common/clock';
 import { SETTINGS_CACHE_TTL_MS } from '../settings/row-cache';
 import { TenantCaches } from '../tenants/tenant-caches';
 import { TenantsService } from '../tenants/tenants.service';
 import { RecipientPolicyService } from './recipient-policy.service';
-
-/** Another connection pool on the same database (a node of its own) that records every statement it runs. */
-async function countingNode(ds: DataSource): Promise<{ ds: DataSource; statements: string[] }> {
-  const statements: string[] = [];
-  const ignore = () => undefined;
-  const logger: Logger = { logQuery: (q) => void statements.push(q), logQueryError: ignore, logQuerySlow: ignore, logSchemaBuild: ignore, logMigration: ignore, log: ignore };
-  const node = await new DataSource({ ...ds.options, migrationsRun: false, logger }).initialize();
-  statements.length = 0;
-  return { ds: node, statements };
-}
 
 const rules = (allowedDomains: string[], blockedDomains: string[] = []) => recipientPolicySchema.parse({ allowedDomains, blockedDomains });
 const ANY = { allowedDomains: [], blockedDomains: [] };

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { DataSource, type Logger } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import { mailSettingsInputSchema } from '@mailpage/contract';
-import { createTestDatabase, insertTenant, TestClock, type TestDatabase } from '../../../test/support/database';
+import { countingNode, createTestDatabase, insertTenant, TestClock, type TestDatabase } from '../../../test/support/database';
 import { databaseKinds } from '../../../test/support/server';
 import type { Clock } from '../common/clock';
 import type { AppConfig } from '../config/app-config';
@@ -13,16 +13,6 @@ import { TenantsService } from '../tenants/tenants.service';
 import { MailSettingsService } from './mail-settings.service';
 import { ProvidedQuota } from './provided-quota.service';
 import { SETTINGS_CACHE_TTL_MS } from './row-cache';
-
-/** Another connection pool on the same database (a node of its own) that records every statement it runs. */
-async function countingNode(ds: DataSource): Promise<{ ds: DataSource; statements: string[] }> {
-  const statements: string[] = [];
-  const ignore = () => undefined;
-  const logger: Logger = { logQuery: (q) => void statements.push(q), logQueryError: ignore, logQuerySlow: ignore, logSchemaBuild: ignore, logMigration: ignore, log: ignore };
-  const node = await new DataSource({ ...ds.options, migrationsRun: false, logger }).initialize();
-  statements.length = 0;
-  return { ds: node, statements };
-}
 
 const input = (username: string, password: string) =>
   mailSettingsInputSchema.parse({
