@@ -189,6 +189,7 @@ export class ComposeService {
 
   /** Sanitises, styles and converts the page (and the layout around it): the work every message of a send shares. */
   async render(input: ComposeInput): Promise<RenderedMail> {
+    // A bad subject is named before the size of the attachments (renderPage checks it again, for the page's own use).
     mailSubject(input.subjectPrefix, input.title);
     const attachments = input.attachments.map((file, i) => checkedFile(file, `attachments[${i}]`, `attachment-${i + 1}`));
     // Base64 makes every byte 4/3 as large: refuse before sanitising, inlining and encoding what cannot fit.
