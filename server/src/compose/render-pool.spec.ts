@@ -20,6 +20,7 @@ writeFileSync(
   `const { parentPort, threadId } = require('node:worker_threads');
 parentPort.on('message', ({ id, input }) => {
   if (input.title === 'die') process.exit(3);
+  if (input.title === 'hang') for (;;);
   if (input.title === 'refuse') return parentPort.postMessage({ id, error: { domain: true, code: 'MAIL_TOO_LARGE', status: 413, message: 'too large', details: { size: 2 } } });
   const answer = () => parentPort.postMessage({ id, page: { subject: input.title, html: String(threadId), text: '', htmlBytes: 0, clipped: false, inline: [{ cid: 'c', filename: 'a.png', contentType: 'image/png', content: input.images[0]?.content ?? new Uint8Array(0) }] } });
   if (input.title === 'slow') setTimeout(answer, 200); else answer();
@@ -36,8 +37,8 @@ const page = (title: string, image = Buffer.from('png')): PageInput => ({
   reservedBytes: 0,
 });
 const pools: RenderPool[] = [];
-const pool = (workers: number, path = script) => {
-  const p = new RenderPool({ composeWorkers: workers } as AppConfig, pino({ level: 'silent' }), path);
+const pool = (workers: number, path = script, timeoutMs?: number) => {
+  const p = new RenderPool({ composeWorkers: workers } as AppConfig, pino({ level: 'silent' }), { script: path, timeoutMs });
   pools.push(p);
   return p;
 };
@@ -75,6 +76,17 @@ describe('the render pool', () => {
     expect(String((died as PromiseRejectedResult).reason)).toMatch(/a render worker stopped \(exit code 3\)/);
     expect(queued.status === 'fulfilled' && queued.value.subject).toBe('next');
     expect(p.workers).toBe(1);
+  });
+
+  it('refuses a page that takes too long with a 422 naming the page, and replaces its worker', async () => {
+    const p = pool(1, script, 300);
+    const started = Date.now();
+    const [hung, next] = await Promise.allSettled([p.renderPage(page('hang')), p.renderPage(page('after'))]);
+    expect(hung.status).toBe('rejected');
+    expect((hung as PromiseRejectedResult).reason).toMatchObject({ code: 'VALIDATION_FAILED', status: 422, details: { field: 'html' } });
+    expect(String((hung as PromiseRejectedResult).reason.message)).toMatch(/took longer than 1 s to prepare for mail, so nothing was sent/);
+    expect(next.status === 'fulfilled' && next.value.subject).toBe('after');
+    expect(Date.now() - started).toBeLessThan(5000);
   });
 
   it('refuses pages once shut down', async () => {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Inject, Injectable, Optional, type OnApplicationShutdown } from '@nestjs/common';
 import type { Logger } from 'pino';
+import { DomainError } from '../common/domain-error';
 import { AppConfig } from '../config/app-config';
 import { LOGGER } from '../config/config.module';
 import { PageRenderer, type PageInput, type RenderedPage } from './compose.service';
@@ -10,7 +11,7 @@ import { reviveError, revivePage, type RenderAnswer, type RenderTask } from './r
 
 interface Slot {
   worker: Worker;
-  task: { id: number; resolve: (page: RenderedPage) => void; reject: (e: unknown) => void } | null;
+  task: { id: number; resolve: (page: RenderedPage) => void; reject: (e: unknown) => void; timer: NodeJS.Timeout } | null;
 }
 
 interface Queued {
@@ -21,8 +22,18 @@ interface Queued {
 
 const WORKER_SCRIPT = join(__dirname, 'render.worker.js');
 
-/** Another worker script (the pool's own tests). */
-export const RENDER_WORKER_SCRIPT = Symbol('RENDER_WORKER_SCRIPT');
+/** Another worker script or time limit (the pool's own tests). */
+export const RENDER_POOL_OPTIONS = Symbol('RENDER_POOL_OPTIONS');
+export interface RenderPoolOptions {
+  script?: string;
+  timeoutMs?: number;
+}
+
+/**
+ * A page that takes longer than this to render (a pathological page, or a bug) is refused and its worker replaced,
+ * within the platform's 25 s for the whole request. On the event loop nothing could stop it.
+ */
+export const RENDER_TIMEOUT_MS = 20_000;
 
 /**
  * Renders pages on worker threads, so a node composes on as many cores as it has (COMPOSE_WORKERS) and the event loop
@@ -41,15 +52,17 @@ export class RenderPool extends PageRenderer implements OnApplicationShutdown {
   private closed = false;
 
   private readonly script: string;
+  private readonly timeoutMs: number;
 
   constructor(
     config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
-    @Optional() @Inject(RENDER_WORKER_SCRIPT) script?: string,
+    @Optional() @Inject(RENDER_POOL_OPTIONS) options?: RenderPoolOptions,
   ) {
     super();
     this.size = config.composeWorkers;
-    this.script = script ?? WORKER_SCRIPT;
+    this.script = options?.script ?? WORKER_SCRIPT;
+    this.timeoutMs = options?.timeoutMs ?? RENDER_TIMEOUT_MS;
     this.enabled = this.size > 0 && existsSync(this.script);
   }
 
@@ -78,15 +91,30 @@ export class RenderPool extends PageRenderer implements OnApplicationShutdown {
       if (!slot) return;
       const next = this.queue.shift()!;
       const id = this.nextId++;
-      slot.task = { id, resolve: next.resolve, reject: next.reject };
+      const busy = slot;
+      const timer = setTimeout(() => this.timedOut(busy, id), this.timeoutMs);
+      slot.task = { id, resolve: next.resolve, reject: next.reject, timer };
       try {
         slot.worker.postMessage({ id, input: next.input } satisfies RenderTask);
       } catch (e) {
         // Something in the input cannot be copied to a thread: a programming error, not the sender's.
+        clearTimeout(timer);
         slot.task = null;
         next.reject(e);
       }
     }
+  }
+
+  /** Refuses the page and stops its worker; 'exit' then takes the worker out of the pool. */
+  private timedOut(slot: Slot, id: number): void {
+    const task = slot.task;
+    if (!task || task.id !== id) return;
+    slot.task = null;
+    this.logger.warn({ ms: this.timeoutMs }, 'a page took too long to render; its worker is replaced');
+    task.reject(
+      new DomainError('VALIDATION_FAILED', 422, `The page took longer than ${Math.ceil(this.timeoutMs / 1000)} s to prepare for mail, so nothing was sent; try sending a smaller page.`, { field: 'html' }),
+    );
+    void slot.worker.terminate();
   }
 
   private spawn(): Slot {
@@ -96,6 +124,7 @@ export class RenderPool extends PageRenderer implements OnApplicationShutdown {
     worker.on('message', (answer: RenderAnswer) => {
       const task = slot.task;
       if (!task || task.id !== answer.id) return;
+      clearTimeout(task.timer);
       slot.task = null;
       if ('page' in answer) task.resolve(revivePage(answer.page));
       else task.reject(reviveError(answer.error));
@@ -106,6 +135,7 @@ export class RenderPool extends PageRenderer implements OnApplicationShutdown {
       if (i === -1) return;
       this.slots.splice(i, 1);
       if (!this.closed) this.logger.error({ why }, 'a render worker stopped; it is replaced when needed');
+      if (slot.task) clearTimeout(slot.task.timer);
       slot.task?.reject(new Error(`a render worker stopped (${why})`));
       slot.task = null;
       if (!this.closed) this.dispatch();
