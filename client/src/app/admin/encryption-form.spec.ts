@@ -1,7 +1,7 @@
-import { TestBed, type ComponentFixture } from '@angular/core/testing';
 import type { EncryptionSettingsView } from '@mailpage/contract';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { FakeApi, fakeProviders, settle, texts, type } from '../../testing/fakes';
+import { texts, type } from '../../testing/fakes';
+import { setUpFormSpec } from '../../testing/form-spec-setup';
 import { EncryptionForm } from './encryption-form';
 
 const VIEW: EncryptionSettingsView = {
@@ -14,38 +14,32 @@ const VIEW: EncryptionSettingsView = {
 };
 
 describe('encryption settings', () => {
-  let api: FakeApi;
-  let fixture: ComponentFixture<EncryptionForm>;
-  const el = () => fixture.nativeElement as HTMLElement;
+  const spec = setUpFormSpec(EncryptionForm);
+  const el = spec.el;
   const save = async () => {
     el().querySelector<HTMLButtonElement>('form > .actions button[type="submit"]')!.click();
-    await settle();
-    await fixture.whenStable();
+    await spec.settled();
   };
 
   beforeEach(async () => {
-    api = new FakeApi().on('GET', '/api/settings/encryption', VIEW).on('PUT', '/api/settings/encryption', VIEW);
-    TestBed.configureTestingModule({ imports: [EncryptionForm], providers: fakeProviders(api) });
-    fixture = TestBed.createComponent(EncryptionForm);
-    await fixture.whenStable();
-    await settle();
-    await fixture.whenStable();
+    spec.api.on('GET', '/api/settings/encryption', VIEW).on('PUT', '/api/settings/encryption', VIEW);
+    await spec.render();
   });
 
   it('shows the saved key by fingerprint and never sends a secret the admin did not give', async () => {
     expect(texts(el(), '[data-fingerprint]')).toEqual(['ABCD EF01 2345 6789 ABCD EF01 2345 6789 ABCD EF01']);
     await save();
-    expect(api.callsTo('PUT', '/api/settings/encryption')[0].body).toEqual({ policy: 'opportunistic', preferred: 'pgp', sign: true, protectedSubject: '[...]' });
+    expect(spec.api.callsTo('PUT', '/api/settings/encryption')[0].body).toEqual({ policy: 'opportunistic', preferred: 'pgp', sign: true, protectedSubject: '[...]' });
   });
 
   it('sends a new private key with its passphrase, or null to remove the saved one', async () => {
     type(el().querySelector<HTMLTextAreaElement>('#enc-pgp-key')!, '-----BEGIN PGP PRIVATE KEY BLOCK-----');
     type(el().querySelector<HTMLInputElement>('#enc-pgp-pass')!, 'pass phrase');
     await save();
-    expect(api.callsTo('PUT', '/api/settings/encryption')[0].body).toMatchObject({ pgpSigningKey: { armored: '-----BEGIN PGP PRIVATE KEY BLOCK-----', passphrase: 'pass phrase' } });
+    expect(spec.api.callsTo('PUT', '/api/settings/encryption')[0].body).toMatchObject({ pgpSigningKey: { armored: '-----BEGIN PGP PRIVATE KEY BLOCK-----', passphrase: 'pass phrase' } });
 
     el().querySelector<HTMLInputElement>('#enc-pgp-remove')!.click();
     await save();
-    expect(api.callsTo('PUT', '/api/settings/encryption')[1].body).toMatchObject({ pgpSigningKey: null });
+    expect(spec.api.callsTo('PUT', '/api/settings/encryption')[1].body).toMatchObject({ pgpSigningKey: null });
   });
 });

@@ -1,9 +1,11 @@
 import { ChangeDetectionStrategy, Component, OnInit, inject, signal } from '@angular/core';
 import { FormBuilder, ReactiveFormsModule } from '@angular/forms';
-import type { ApiError, EncryptionPolicy, EncryptionSettingsRequest, EncryptionSettingsView } from '@mailpage/contract';
-import { ApiClient, asApiError } from '../core/api';
-import { placeError } from '../shared/errors';
+import type { EncryptionPolicy, EncryptionSettingsRequest, EncryptionSettingsView } from '@mailpage/contract';
+import { ApiClient } from '../core/api';
 import { formatDate, formatFingerprint, readFileAsBase64 } from '../shared/format';
+import { LoadState } from '../shared/load-state';
+import { SaveActions, SaveOutcome } from '../shared/save-bar';
+import { SettingsResource } from '../shared/settings-resource';
 
 type Field = 'policy' | 'protectedSubject' | 'pgp' | 'smime';
 
@@ -18,140 +20,125 @@ const fieldOf = (path: string): Field | null => {
 @Component({
   selector: 'mp-encryption-form',
   changeDetection: ChangeDetectionStrategy.OnPush,
-  imports: [ReactiveFormsModule],
+  imports: [ReactiveFormsModule, LoadState, SaveActions, SaveOutcome],
   template: `
-    @if (loadError(); as e) {
-      <div class="banner banner-error" role="alert">
-        <strong>The encryption settings could not be loaded.</strong>
-        <p>{{ e.message }}</p>
-        <button type="button" class="btn" (click)="load()">Try again</button>
-      </div>
-    } @else if (!view()) {
-      <p class="hint" aria-live="polite">Loading the encryption settings…</p>
-    } @else {
-      <form [formGroup]="form" (ngSubmit)="save()" novalidate data-encryption>
-        <fieldset class="section">
-          <legend>When to encrypt</legend>
-          @for (p of policies; track p.value) {
-            <div class="check">
-              <input type="radio" formControlName="policy" [id]="'enc-policy-' + p.value" [value]="p.value" />
-              <div>
-                <label [for]="'enc-policy-' + p.value">{{ p.label }}</label>
-                <p class="hint">{{ p.help }}</p>
+    <mp-load-state failure="The encryption settings could not be loaded." loading="Loading the encryption settings…" [error]="settings.loadError()" [loaded]="settings.loaded()" (retry)="load()">
+      <ng-template>
+        <form [formGroup]="form" (ngSubmit)="save()" novalidate data-encryption>
+          <fieldset class="section">
+            <legend>When to encrypt</legend>
+            @for (p of policies; track p.value) {
+              <div class="check">
+                <input type="radio" formControlName="policy" [id]="'enc-policy-' + p.value" [value]="p.value" />
+                <div>
+                  <label [for]="'enc-policy-' + p.value">{{ p.label }}</label>
+                  <p class="hint">{{ p.help }}</p>
+                </div>
+              </div>
+            }
+            @if (settings.errors().policy; as e) {
+              <p class="field-error" role="alert">{{ e }}</p>
+            }
+            <div class="grid-2">
+              <div class="field">
+                <label for="enc-preferred">Preferred method</label>
+                <select id="enc-preferred" formControlName="preferred" aria-describedby="enc-preferred-hint">
+                  <option value="pgp">PGP/MIME</option>
+                  <option value="smime">S/MIME</option>
+                </select>
+                <p class="hint" id="enc-preferred-hint">Used when a recipient has both a PGP key and an S/MIME certificate.</p>
+              </div>
+              <div class="field">
+                <label for="enc-subject">Subject shown outside the encryption</label>
+                <input id="enc-subject" type="text" formControlName="protectedSubject" [attr.aria-invalid]="!!settings.errors().protectedSubject || null" [attr.aria-describedby]="'enc-subject-hint' + (settings.errors().protectedSubject ? ' enc-subject-error' : '')" />
+                <p class="hint" id="enc-subject-hint">The real subject travels inside the encrypted part (RFC 9788); mail servers only see this.</p>
+                @if (settings.errors().protectedSubject; as e) {
+                  <p class="field-error" role="alert" id="enc-subject-error">{{ e }}</p>
+                }
               </div>
             </div>
-          }
-          @if (err().policy; as e) {
-            <p class="field-error" role="alert">{{ e }}</p>
-          }
-          <div class="grid-2">
+            <div class="check">
+              <input type="checkbox" id="enc-sign" formControlName="sign" />
+              <label for="enc-sign">Sign every mail with the server's key below</label>
+            </div>
+          </fieldset>
+
+          <fieldset class="section">
+            <legend>PGP signing key</legend>
+            @if (settings.view()!.pgpSigningKey; as k) {
+              <dl class="facts">
+                <dt>Fingerprint</dt>
+                <dd class="mono" data-fingerprint>{{ fingerprint(k.fingerprint) }}</dd>
+                <dt>Addresses</dt>
+                <dd>{{ k.emails.join(', ') || 'none named' }}</dd>
+                <dt>Expires</dt>
+                <dd>{{ date(k.expiresAt) }}</dd>
+                <dt>Passphrase</dt>
+                <dd>{{ k.passphraseSet ? 'saved' : 'none' }}</dd>
+              </dl>
+              <div class="check">
+                <input type="checkbox" id="enc-pgp-remove" formControlName="removePgp" />
+                <label for="enc-pgp-remove">Remove this key when saving</label>
+              </div>
+            } @else {
+              <p class="hint">No PGP signing key. Add an armored private key to sign mail with PGP.</p>
+            }
             <div class="field">
-              <label for="enc-preferred">Preferred method</label>
-              <select id="enc-preferred" formControlName="preferred" aria-describedby="enc-preferred-hint">
-                <option value="pgp">PGP/MIME</option>
-                <option value="smime">S/MIME</option>
-              </select>
-              <p class="hint" id="enc-preferred-hint">Used when a recipient has both a PGP key and an S/MIME certificate.</p>
+              <label for="enc-pgp-key">{{ settings.view()!.pgpSigningKey ? 'Replace with' : 'Add' }} an armored private key</label>
+              <textarea id="enc-pgp-key" formControlName="pgpArmored" rows="4" spellcheck="false" autocomplete="off" aria-describedby="enc-pgp-key-hint" placeholder="-----BEGIN PGP PRIVATE KEY BLOCK-----"></textarea>
+              <p class="hint" id="enc-pgp-key-hint">Paste it or choose the file. It is stored encrypted and never shown again.</p>
+              <input type="file" aria-label="Choose a PGP private key file" accept=".asc,.gpg,.pgp,.key,.txt" (change)="pickPgp($any($event.target))" />
             </div>
             <div class="field">
-              <label for="enc-subject">Subject shown outside the encryption</label>
-              <input id="enc-subject" type="text" formControlName="protectedSubject" [attr.aria-invalid]="!!err().protectedSubject || null" [attr.aria-describedby]="'enc-subject-hint' + (err().protectedSubject ? ' enc-subject-error' : '')" />
-              <p class="hint" id="enc-subject-hint">The real subject travels inside the encrypted part (RFC 9788); mail servers only see this.</p>
-              @if (err().protectedSubject; as e) {
-                <p class="field-error" role="alert" id="enc-subject-error">{{ e }}</p>
+              <label for="enc-pgp-pass">Passphrase of the key</label>
+              <input id="enc-pgp-pass" type="password" autocomplete="new-password" formControlName="pgpPassphrase" />
+            </div>
+            @if (settings.errors().pgp; as e) {
+              <p class="field-error" role="alert">{{ e }}</p>
+            }
+          </fieldset>
+
+          <fieldset class="section">
+            <legend>S/MIME signing certificate</legend>
+            @if (settings.view()!.smimeSigningCert; as c) {
+              <dl class="facts">
+                <dt>Fingerprint</dt>
+                <dd class="mono" data-fingerprint>{{ fingerprint(c.fingerprint) }}</dd>
+                <dt>Addresses</dt>
+                <dd>{{ c.emails.join(', ') || 'none named' }}</dd>
+                <dt>Expires</dt>
+                <dd>{{ date(c.expiresAt) }}</dd>
+                <dt>Password</dt>
+                <dd>{{ c.passwordSet ? 'saved' : 'none' }}</dd>
+              </dl>
+              <div class="check">
+                <input type="checkbox" id="enc-smime-remove" formControlName="removeSmime" />
+                <label for="enc-smime-remove">Remove this certificate when saving</label>
+              </div>
+            } @else {
+              <p class="hint">No S/MIME certificate. Add a PKCS#12 file (.p12 or .pfx) with the certificate and its private key to sign mail with S/MIME.</p>
+            }
+            <div class="field">
+              <label for="enc-p12">{{ settings.view()!.smimeSigningCert ? 'Replace with' : 'Add' }} a PKCS#12 file</label>
+              <input id="enc-p12" type="file" accept=".p12,.pfx" (change)="pickP12($any($event.target))" />
+              @if (p12Name(); as n) {
+                <p class="hint">Chosen: {{ n }}</p>
               }
             </div>
-          </div>
-          <div class="check">
-            <input type="checkbox" id="enc-sign" formControlName="sign" />
-            <label for="enc-sign">Sign every mail with the server's key below</label>
-          </div>
-        </fieldset>
-
-        <fieldset class="section">
-          <legend>PGP signing key</legend>
-          @if (view()!.pgpSigningKey; as k) {
-            <dl class="facts">
-              <dt>Fingerprint</dt>
-              <dd class="mono" data-fingerprint>{{ fingerprint(k.fingerprint) }}</dd>
-              <dt>Addresses</dt>
-              <dd>{{ k.emails.join(', ') || 'none named' }}</dd>
-              <dt>Expires</dt>
-              <dd>{{ date(k.expiresAt) }}</dd>
-              <dt>Passphrase</dt>
-              <dd>{{ k.passphraseSet ? 'saved' : 'none' }}</dd>
-            </dl>
-            <div class="check">
-              <input type="checkbox" id="enc-pgp-remove" formControlName="removePgp" />
-              <label for="enc-pgp-remove">Remove this key when saving</label>
+            <div class="field">
+              <label for="enc-p12-pass">Password of the PKCS#12 file</label>
+              <input id="enc-p12-pass" type="password" autocomplete="new-password" formControlName="p12Password" />
             </div>
-          } @else {
-            <p class="hint">No PGP signing key. Add an armored private key to sign mail with PGP.</p>
-          }
-          <div class="field">
-            <label for="enc-pgp-key">{{ view()!.pgpSigningKey ? 'Replace with' : 'Add' }} an armored private key</label>
-            <textarea id="enc-pgp-key" formControlName="pgpArmored" rows="4" spellcheck="false" autocomplete="off" aria-describedby="enc-pgp-key-hint" placeholder="-----BEGIN PGP PRIVATE KEY BLOCK-----"></textarea>
-            <p class="hint" id="enc-pgp-key-hint">Paste it or choose the file. It is stored encrypted and never shown again.</p>
-            <input type="file" aria-label="Choose a PGP private key file" accept=".asc,.gpg,.pgp,.key,.txt" (change)="pickPgp($any($event.target))" />
-          </div>
-          <div class="field">
-            <label for="enc-pgp-pass">Passphrase of the key</label>
-            <input id="enc-pgp-pass" type="password" autocomplete="new-password" formControlName="pgpPassphrase" />
-          </div>
-          @if (err().pgp; as e) {
-            <p class="field-error" role="alert">{{ e }}</p>
-          }
-        </fieldset>
-
-        <fieldset class="section">
-          <legend>S/MIME signing certificate</legend>
-          @if (view()!.smimeSigningCert; as c) {
-            <dl class="facts">
-              <dt>Fingerprint</dt>
-              <dd class="mono" data-fingerprint>{{ fingerprint(c.fingerprint) }}</dd>
-              <dt>Addresses</dt>
-              <dd>{{ c.emails.join(', ') || 'none named' }}</dd>
-              <dt>Expires</dt>
-              <dd>{{ date(c.expiresAt) }}</dd>
-              <dt>Password</dt>
-              <dd>{{ c.passwordSet ? 'saved' : 'none' }}</dd>
-            </dl>
-            <div class="check">
-              <input type="checkbox" id="enc-smime-remove" formControlName="removeSmime" />
-              <label for="enc-smime-remove">Remove this certificate when saving</label>
-            </div>
-          } @else {
-            <p class="hint">No S/MIME certificate. Add a PKCS#12 file (.p12 or .pfx) with the certificate and its private key to sign mail with S/MIME.</p>
-          }
-          <div class="field">
-            <label for="enc-p12">{{ view()!.smimeSigningCert ? 'Replace with' : 'Add' }} a PKCS#12 file</label>
-            <input id="enc-p12" type="file" accept=".p12,.pfx" (change)="pickP12($any($event.target))" />
-            @if (p12Name(); as n) {
-              <p class="hint">Chosen: {{ n }}</p>
+            @if (settings.errors().smime; as e) {
+              <p class="field-error" role="alert">{{ e }}</p>
             }
-          </div>
-          <div class="field">
-            <label for="enc-p12-pass">Password of the PKCS#12 file</label>
-            <input id="enc-p12-pass" type="password" autocomplete="new-password" formControlName="p12Password" />
-          </div>
-          @if (err().smime; as e) {
-            <p class="field-error" role="alert">{{ e }}</p>
-          }
-        </fieldset>
+          </fieldset>
 
-        <div class="actions">
-          <button type="submit" class="btn btn-primary" [disabled]="busy()">{{ busy() ? 'Saving…' : 'Save' }}</button>
-        </div>
-        <div aria-live="polite">
-          @if (formError(); as e) {
-            <div class="banner banner-error" role="alert"><p>{{ e }}</p></div>
-          }
-          @if (notice(); as n) {
-            <div class="banner banner-success"><p>{{ n }}</p></div>
-          }
-        </div>
-      </form>
-    }
+          <div mpSaveActions [busy]="settings.busy()"></div>
+          <div mpSaveOutcome [error]="settings.formError()" [notice]="settings.notice()"></div>
+        </form>
+      </ng-template>
+    </mp-load-state>
   `,
 })
 export class EncryptionForm implements OnInit {
@@ -172,12 +159,7 @@ export class EncryptionForm implements OnInit {
     p12Password: '',
     removeSmime: false,
   });
-  readonly view = signal<EncryptionSettingsView | null>(null);
-  readonly loadError = signal<ApiError | null>(null);
-  readonly busy = signal(false);
-  readonly err = signal<Partial<Record<Field, string>>>({});
-  readonly formError = signal<string | null>(null);
-  readonly notice = signal<string | null>(null);
+  readonly settings = new SettingsResource<EncryptionSettingsView, Field>();
   readonly p12Name = signal<string | null>(null);
   private p12Base64: string | null = null;
 
@@ -185,13 +167,8 @@ export class EncryptionForm implements OnInit {
     void this.load();
   }
 
-  async load(): Promise<void> {
-    this.loadError.set(null);
-    try {
-      this.apply(await this.api.get<EncryptionSettingsView>('/api/settings/encryption'));
-    } catch (e) {
-      this.loadError.set(asApiError(e));
-    }
+  load(): Promise<void> {
+    return this.settings.load(() => this.api.get<EncryptionSettingsView>('/api/settings/encryption'), (v) => this.apply(v));
   }
 
   fingerprint(fp: string): string {
@@ -225,28 +202,19 @@ export class EncryptionForm implements OnInit {
     return req;
   }
 
-  async save(): Promise<void> {
-    if (this.busy()) return;
-    this.busy.set(true);
-    this.err.set({});
-    this.formError.set(null);
-    this.notice.set(null);
-    try {
-      this.apply(await this.api.put<EncryptionSettingsView>('/api/settings/encryption', this.toRequest()));
-      this.p12Base64 = null;
-      this.p12Name.set(null);
-      this.notice.set('Saved.');
-    } catch (e) {
-      const placed = placeError<Field>(asApiError(e), fieldOf);
-      this.err.set(placed.fields);
-      this.formError.set(placed.form);
-    } finally {
-      this.busy.set(false);
-    }
+  save(): Promise<void> {
+    return this.settings.save(
+      () => this.api.put<EncryptionSettingsView>('/api/settings/encryption', this.toRequest()),
+      (v) => {
+        this.apply(v);
+        this.p12Base64 = null;
+        this.p12Name.set(null);
+      },
+      fieldOf,
+    );
   }
 
   private apply(v: EncryptionSettingsView): void {
-    this.view.set(v);
     this.form.setValue({
       policy: v.policy,
       preferred: v.preferred,

@@ -3,11 +3,13 @@ import { takeUntilDestroyed } from '@angular/core/rxjs-interop';
 import { FormBuilder, ReactiveFormsModule } from '@angular/forms';
 import { DomSanitizer, type SafeHtml } from '@angular/platform-browser';
 import { FOOTER_PLACEHOLDERS, forbiddenCssConstruct } from '@mailpage/contract';
-import type { ApiError, LayoutPreview, MailLayoutInput, MailLayoutView } from '@mailpage/contract';
+import type { LayoutPreview, MailLayoutInput, MailLayoutView } from '@mailpage/contract';
 import { Subject, debounceTime, merge } from 'rxjs';
 import { ApiClient, asApiError } from '../core/api';
-import { placeError } from '../shared/errors';
 import { formatSize } from '../shared/format';
+import { LoadState } from '../shared/load-state';
+import { SaveActions, SaveOutcome } from '../shared/save-bar';
+import { SettingsResource } from '../shared/settings-resource';
 
 type Field = 'headerText' | 'logo' | 'footerTemplate' | 'customCss';
 
@@ -22,7 +24,7 @@ type LogoChange = { contentType: 'image/png' | 'image/jpeg'; dataBase64: string;
 @Component({
   selector: 'mp-layout-form',
   changeDetection: ChangeDetectionStrategy.OnPush,
-  imports: [ReactiveFormsModule],
+  imports: [ReactiveFormsModule, LoadState, SaveActions, SaveOutcome],
   styles: `
     .layout {
       display: grid;
@@ -41,111 +43,96 @@ type LogoChange = { contentType: 'image/png' | 'image/jpeg'; dataBase64: string;
     }
   `,
   template: `
-    @if (loadError(); as e) {
-      <div class="banner banner-error" role="alert">
-        <strong>The mail layout could not be loaded.</strong>
-        <p>{{ e.message }}</p>
-        <button type="button" class="btn" (click)="load()">Try again</button>
-      </div>
-    } @else if (!loaded()) {
-      <p class="hint" aria-live="polite">Loading the mail layout…</p>
-    } @else {
-      <div class="layout">
-        <form [formGroup]="form" (ngSubmit)="save()" novalidate data-layout>
-          <fieldset class="section">
-            <legend>Header</legend>
-            <div class="field">
-              <label for="ly-header">Header text</label>
-              <input id="ly-header" type="text" formControlName="headerText" maxlength="200" [attr.aria-invalid]="!!err().headerText || null" [attr.aria-describedby]="err().headerText ? 'ly-header-error' : null" />
-              @if (err().headerText; as e) {
-                <p class="field-error" role="alert" id="ly-header-error">{{ e }}</p>
-              }
-            </div>
-            <div class="field">
-              <label for="ly-logo">Logo</label>
-              <input id="ly-logo" type="file" accept="image/png,image/jpeg" (change)="chooseLogo($any($event.target))" [attr.aria-invalid]="!!err().logo || null" aria-describedby="ly-logo-hint" />
-              <p class="hint" id="ly-logo-hint">
-                PNG or JPEG, at most 200 kB; sent inside each mail, never fetched from anywhere.
-                @if (logoText(); as t) {
-                  {{ t }}
+    <mp-load-state failure="The mail layout could not be loaded." loading="Loading the mail layout…" [error]="settings.loadError()" [loaded]="settings.loaded()" (retry)="load()">
+      <ng-template>
+        <div class="layout">
+          <form [formGroup]="form" (ngSubmit)="save()" novalidate data-layout>
+            <fieldset class="section">
+              <legend>Header</legend>
+              <div class="field">
+                <label for="ly-header">Header text</label>
+                <input id="ly-header" type="text" formControlName="headerText" maxlength="200" [attr.aria-invalid]="!!settings.errors().headerText || null" [attr.aria-describedby]="settings.errors().headerText ? 'ly-header-error' : null" />
+                @if (settings.errors().headerText; as e) {
+                  <p class="field-error" role="alert" id="ly-header-error">{{ e }}</p>
                 }
-              </p>
-              @if (hasLogo()) {
-                <button type="button" class="btn btn-subtle" (click)="removeLogo()">Remove the logo</button>
-              }
-              @if (err().logo; as e) {
-                <p class="field-error" role="alert">{{ e }}</p>
-              }
-            </div>
-          </fieldset>
-
-          <fieldset class="section">
-            <legend>Footer and link</legend>
-            <div class="field">
-              <label for="ly-footer">Footer</label>
-              <textarea id="ly-footer" rows="3" formControlName="footerTemplate" [attr.aria-invalid]="!!err().footerTemplate || null" aria-describedby="ly-footer-hint"></textarea>
-              <p class="hint" id="ly-footer-hint">Plain text. These are filled in for each mail: {{ placeholders }}.</p>
-              @if (err().footerTemplate; as e) {
-                <p class="field-error" role="alert">{{ e }}</p>
-              }
-            </div>
-            <div class="check">
-              <input type="checkbox" id="ly-link" formControlName="includePageLink" />
-              <label for="ly-link">Add a link back to the page in Confluence</label>
-            </div>
-          </fieldset>
-
-          <fieldset class="section">
-            <legend>Style</legend>
-            <div class="field">
-              <label for="ly-css">Custom CSS</label>
-              <textarea id="ly-css" class="code" rows="6" formControlName="customCss" spellcheck="false" [attr.aria-invalid]="!!cssError() || null" aria-describedby="ly-css-hint"></textarea>
-              <p class="hint" id="ly-css-hint">Inlined into each mail after Mailpage's own styles. The header is <code>.mailpage-header</code>, the personal message <code>.mailpage-message</code>, the footer <code>.mailpage-footer</code>. Nothing that loads or runs anything (url(), &#64;import, expression()).</p>
-              @if (cssError(); as e) {
-                <p class="field-error" role="alert">{{ e }}</p>
-              }
-            </div>
-          </fieldset>
-
-          <fieldset class="section">
-            <legend>Spaces</legend>
-            <div class="check">
-              <input type="checkbox" id="ly-spaces" formControlName="allowSpaceOverrides" aria-describedby="ly-spaces-hint" />
-              <div>
-                <label for="ly-spaces">Space admins may set their space's sender name, Reply-To and subject prefix</label>
-                <p class="hint" id="ly-spaces-hint">In each space's Mailpage settings. The sender address stays the site's.</p>
               </div>
-            </div>
-          </fieldset>
+              <div class="field">
+                <label for="ly-logo">Logo</label>
+                <input id="ly-logo" type="file" accept="image/png,image/jpeg" (change)="chooseLogo($any($event.target))" [attr.aria-invalid]="!!settings.errors().logo || null" aria-describedby="ly-logo-hint" />
+                <p class="hint" id="ly-logo-hint">
+                  PNG or JPEG, at most 200 kB; sent inside each mail, never fetched from anywhere.
+                  @if (logoText(); as t) {
+                    {{ t }}
+                  }
+                </p>
+                @if (hasLogo()) {
+                  <button type="button" class="btn btn-subtle" (click)="removeLogo()">Remove the logo</button>
+                }
+                @if (settings.errors().logo; as e) {
+                  <p class="field-error" role="alert">{{ e }}</p>
+                }
+              </div>
+            </fieldset>
 
-          <div class="actions">
-            <button type="submit" class="btn btn-primary" [disabled]="busy()">{{ busy() ? 'Saving…' : 'Save' }}</button>
-          </div>
-          <div aria-live="polite">
-            @if (formError(); as e) {
-              <div class="banner banner-error" role="alert"><p>{{ e }}</p></div>
-            }
-            @if (notice(); as n) {
-              <div class="banner banner-success" data-notice><p>{{ n }}</p></div>
-            }
-          </div>
-        </form>
+            <fieldset class="section">
+              <legend>Footer and link</legend>
+              <div class="field">
+                <label for="ly-footer">Footer</label>
+                <textarea id="ly-footer" rows="3" formControlName="footerTemplate" [attr.aria-invalid]="!!settings.errors().footerTemplate || null" aria-describedby="ly-footer-hint"></textarea>
+                <p class="hint" id="ly-footer-hint">Plain text. These are filled in for each mail: {{ placeholders }}.</p>
+                @if (settings.errors().footerTemplate; as e) {
+                  <p class="field-error" role="alert">{{ e }}</p>
+                }
+              </div>
+              <div class="check">
+                <input type="checkbox" id="ly-link" formControlName="includePageLink" />
+                <label for="ly-link">Add a link back to the page in Confluence</label>
+              </div>
+            </fieldset>
 
-        <section class="stack-sm" aria-labelledby="ly-preview-title" data-layout-preview>
-          <h2 id="ly-preview-title">Preview</h2>
-          <p class="hint">A sample page in this layout, as the form stands (not saved yet).</p>
-          @if (previewError(); as e) {
-            <p class="field-warning" role="status">{{ e }}</p>
-          }
-          @if (preview(); as p) {
-            <p class="hint" data-preview-subject>Subject: {{ p.subject }}</p>
-            <iframe class="mail-frame" title="Preview of the mail layout" sandbox="" [srcdoc]="previewHtml()"></iframe>
-          } @else if (!previewError()) {
-            <p class="hint" aria-live="polite">Preparing the preview…</p>
-          }
-        </section>
-      </div>
-    }
+            <fieldset class="section">
+              <legend>Style</legend>
+              <div class="field">
+                <label for="ly-css">Custom CSS</label>
+                <textarea id="ly-css" class="code" rows="6" formControlName="customCss" spellcheck="false" [attr.aria-invalid]="!!cssError() || null" aria-describedby="ly-css-hint"></textarea>
+                <p class="hint" id="ly-css-hint">Inlined into each mail after Mailpage's own styles. The header is <code>.mailpage-header</code>, the personal message <code>.mailpage-message</code>, the footer <code>.mailpage-footer</code>. Nothing that loads or runs anything (url(), &#64;import, expression()).</p>
+                @if (cssError(); as e) {
+                  <p class="field-error" role="alert">{{ e }}</p>
+                }
+              </div>
+            </fieldset>
+
+            <fieldset class="section">
+              <legend>Spaces</legend>
+              <div class="check">
+                <input type="checkbox" id="ly-spaces" formControlName="allowSpaceOverrides" aria-describedby="ly-spaces-hint" />
+                <div>
+                  <label for="ly-spaces">Space admins may set their space's sender name, Reply-To and subject prefix</label>
+                  <p class="hint" id="ly-spaces-hint">In each space's Mailpage settings. The sender address stays the site's.</p>
+                </div>
+              </div>
+            </fieldset>
+
+            <div mpSaveActions [busy]="settings.busy()"></div>
+            <div mpSaveOutcome [error]="settings.formError()" [notice]="settings.notice()" [markNotice]="true"></div>
+          </form>
+
+          <section class="stack-sm" aria-labelledby="ly-preview-title" data-layout-preview>
+            <h2 id="ly-preview-title">Preview</h2>
+            <p class="hint">A sample page in this layout, as the form stands (not saved yet).</p>
+            @if (previewError(); as e) {
+              <p class="field-warning" role="status">{{ e }}</p>
+            }
+            @if (preview(); as p) {
+              <p class="hint" data-preview-subject>Subject: {{ p.subject }}</p>
+              <iframe class="mail-frame" title="Preview of the mail layout" sandbox="" [srcdoc]="previewHtml()"></iframe>
+            } @else if (!previewError()) {
+              <p class="hint" aria-live="polite">Preparing the preview…</p>
+            }
+          </section>
+        </div>
+      </ng-template>
+    </mp-load-state>
   `,
 })
 export class LayoutForm implements OnInit {
@@ -155,14 +142,8 @@ export class LayoutForm implements OnInit {
   readonly form = inject(FormBuilder).nonNullable.group({ headerText: '', footerTemplate: '', customCss: '', includePageLink: false, allowSpaceOverrides: false });
   readonly placeholders = FOOTER_PLACEHOLDERS.map((p) => `{${p}}`).join(', ');
 
-  readonly saved = signal<MailLayoutView | null>(null);
+  readonly settings = new SettingsResource<MailLayoutView, Field>();
   readonly logo = signal<LogoChange>(undefined);
-  readonly loaded = signal(false);
-  readonly loadError = signal<ApiError | null>(null);
-  readonly busy = signal(false);
-  readonly err = signal<Partial<Record<Field, string>>>({});
-  readonly formError = signal<string | null>(null);
-  readonly notice = signal<string | null>(null);
   readonly css = signal('');
   readonly preview = signal<LayoutPreview | null>(null);
   readonly previewError = signal<string | null>(null);
@@ -170,14 +151,14 @@ export class LayoutForm implements OnInit {
   /** As typed: the same check the service makes when saving. */
   readonly cssError = computed(() => {
     const construct = forbiddenCssConstruct(this.css());
-    return construct ? `The CSS uses ${construct}, which mail CSS may not use; remove it.` : (this.err().customCss ?? null);
+    return construct ? `The CSS uses ${construct}, which mail CSS may not use; remove it.` : (this.settings.errors().customCss ?? null);
   });
-  readonly hasLogo = computed(() => (this.logo() === undefined ? !!this.saved()?.logo : !!this.logo()));
+  readonly hasLogo = computed(() => (this.logo() === undefined ? !!this.settings.view()?.logo : !!this.logo()));
   readonly logoText = computed(() => {
     const change = this.logo();
     if (change) return `New: ${change.name} (${formatSize(change.size)}), saved with the form.`;
     if (change === null) return 'The logo will be removed when you save.';
-    const saved = this.saved()?.logo;
+    const saved = this.settings.view()?.logo;
     return saved ? `Saved: a ${saved.contentType === 'image/png' ? 'PNG' : 'JPEG'} image of ${formatSize(saved.size)}.` : null;
   });
   readonly previewHtml = computed<SafeHtml>(() =>
@@ -195,27 +176,26 @@ export class LayoutForm implements OnInit {
     void this.load();
   }
 
-  async load(): Promise<void> {
-    this.loadError.set(null);
-    try {
-      this.apply(await this.api.get<MailLayoutView>('/api/settings/layout'));
-      this.loaded.set(true);
-      void this.refreshPreview();
-    } catch (e) {
-      this.loadError.set(asApiError(e));
-    }
+  load(): Promise<void> {
+    return this.settings.load(
+      () => this.api.get<MailLayoutView>('/api/settings/layout'),
+      (v) => {
+        this.apply(v);
+        void this.refreshPreview();
+      },
+    );
   }
 
   async chooseLogo(input: HTMLInputElement): Promise<void> {
     const file = input.files?.[0];
     if (!file) return;
-    this.err.update((e) => ({ ...e, logo: undefined }));
+    this.settings.errors.update((e) => ({ ...e, logo: undefined }));
     if (file.type !== 'image/png' && file.type !== 'image/jpeg') {
-      this.err.update((e) => ({ ...e, logo: `${file.name} is not a PNG or JPEG image.` }));
+      this.settings.errors.update((e) => ({ ...e, logo: `${file.name} is not a PNG or JPEG image.` }));
       return;
     }
     if (file.size > LOGO_MAX_BYTES) {
-      this.err.update((e) => ({ ...e, logo: `${file.name} is ${formatSize(file.size)}, over the limit of 200 kB; use a smaller image.` }));
+      this.settings.errors.update((e) => ({ ...e, logo: `${file.name} is ${formatSize(file.size)}, over the limit of 200 kB; use a smaller image.` }));
       return;
     }
     const bytes = new Uint8Array(await file.arrayBuffer());
@@ -230,23 +210,14 @@ export class LayoutForm implements OnInit {
     this.logoChanged.next();
   }
 
-  async save(): Promise<void> {
-    if (this.busy()) return;
-    this.formError.set(null);
-    this.notice.set(null);
-    if (forbiddenCssConstruct(this.css())) return;
-    this.busy.set(true);
-    this.err.set({});
-    try {
-      this.apply(await this.api.put<MailLayoutView>('/api/settings/layout', this.body()));
-      this.notice.set('Saved.');
-    } catch (e) {
-      const placed = placeError<Field>(asApiError(e), (p) => (['headerText', 'footerTemplate', 'customCss'].includes(p) ? (p as Field) : p.startsWith('logo') ? 'logo' : null));
-      this.err.set(placed.fields);
-      this.formError.set(placed.form);
-    } finally {
-      this.busy.set(false);
-    }
+  save(): Promise<void> {
+    return this.settings.save(
+      () => this.api.put<MailLayoutView>('/api/settings/layout', this.body()),
+      (v) => this.apply(v),
+      (p) => (['headerText', 'footerTemplate', 'customCss'].includes(p) ? (p as Field) : p.startsWith('logo') ? 'logo' : null),
+      // The CSS error is already shown next to the field, as typed.
+      () => !forbiddenCssConstruct(this.css()),
+    );
   }
 
   private body(): MailLayoutInput {
@@ -271,7 +242,6 @@ export class LayoutForm implements OnInit {
   }
 
   private apply(v: MailLayoutView): void {
-    this.saved.set(v);
     this.logo.set(undefined);
     this.form.setValue({ headerText: v.headerText, footerTemplate: v.footerTemplate, customCss: v.customCss, includePageLink: v.includePageLink, allowSpaceOverrides: v.allowSpaceOverrides }, { emitEvent: false });
     this.css.set(v.customCss);

@@ -1,42 +1,31 @@
-import { TestBed, type ComponentFixture } from '@angular/core/testing';
 import type { SpacePermissionsView } from '@mailpage/contract';
-import { beforeEach, describe, expect, it } from 'vitest';
-import { FakeApi, fakeProviders, key, settle, texts, type } from '../../testing/fakes';
+import { describe, expect, it } from 'vitest';
+import { key, texts, type } from '../../testing/fakes';
+import { setUpFormSpec } from '../../testing/form-spec-setup';
 import { SpaceSettings } from './space-settings';
 
 const VIEW: SpacePermissionsView = { spaceKey: 'DOCS', enabled: true, allowedGroups: ['writers'], enforcedGlobally: false, editable: true };
 
 describe('space settings', () => {
-  let api: FakeApi;
-  let fixture: ComponentFixture<SpaceSettings>;
-  const el = () => fixture.nativeElement as HTMLElement;
+  const spec = setUpFormSpec(SpaceSettings, { spaceKey: 'DOCS' });
+  const el = spec.el;
 
   async function render(view: SpacePermissionsView) {
-    api.on('GET', '/api/spaces/DOCS/permissions', view);
-    TestBed.configureTestingModule({ imports: [SpaceSettings], providers: fakeProviders(api) });
-    fixture = TestBed.createComponent(SpaceSettings);
-    fixture.componentRef.setInput('spaceKey', 'DOCS');
-    await fixture.whenStable();
-    await settle();
-    await fixture.whenStable();
+    spec.api.on('GET', '/api/spaces/DOCS/permissions', view);
+    await spec.render();
   }
 
-  beforeEach(() => {
-    api = new FakeApi();
-  });
-
   it("lets a space admin add a group and saves the space's rule", async () => {
-    api.on('PUT', '/api/spaces/DOCS/permissions', (_p: string, body: unknown) => ({ ...VIEW, ...(body as object) }));
+    spec.api.on('PUT', '/api/spaces/DOCS/permissions', (_p: string, body: unknown) => ({ ...VIEW, ...(body as object) }));
     await render(VIEW);
     expect(texts(el(), 'li.chip .chip-text')).toEqual(['writers']);
     const box = el().querySelector<HTMLInputElement>('mp-chips-input input')!;
     type(box, 'marketing');
     key(box, 'Enter');
-    await fixture.whenStable();
+    await spec.fixture.whenStable();
     el().querySelector<HTMLButtonElement>('button[type="submit"]')!.click();
-    await settle();
-    await fixture.whenStable();
-    expect(api.callsTo('PUT', '/api/spaces/DOCS/permissions')[0].body).toEqual({ enabled: true, allowedGroups: ['writers', 'marketing'] });
+    await spec.settled();
+    expect(spec.api.callsTo('PUT', '/api/spaces/DOCS/permissions')[0].body).toEqual({ enabled: true, allowedGroups: ['writers', 'marketing'] });
     expect(el().textContent).toContain('Saved.');
   });
 
