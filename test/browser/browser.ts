@@ -1,7 +1,9 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { ROOT } from '../support/server';
+import { apiClient, bearer } from '../support/api';
+import { ROOT, startServer, type RunningServer } from '../support/server';
+import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp';
 
 /** The Angular build the server serves at / in local mode (npm run build:client). */
 export const CLIENT_INDEX = join(ROOT, 'client/dist/mailpage/browser/index.html');
@@ -74,3 +76,33 @@ export async function seriousViolations(page: Page): Promise<AxeViolation[]> {
 export function describeViolations(vs: AxeViolation[]): string {
   return vs.map((v) => `${v.impact} ${v.id}: ${v.help}\n${v.nodes.map((n) => `  ${n.target.join(' ')} ${n.failureSummary ?? ''}`).join('\n')}`).join('\n');
 }
+
+/** A local-mode server whose site sends through a test SMTP server (plain, on loopback), and Chromium. */
+export interface BrowserRig {
+  smtp: TestSmtpServer;
+  server: RunningServer;
+  admin: ReturnType<typeof apiClient>;
+  browser: Browser;
+  stop: () => Promise<void>;
+}
+
+export async function startBrowserRig(sender: { senderName: string; subjectPrefix: string }, env: Record<string, string> = {}): Promise<BrowserRig> {
+  const smtp = await startTestSmtpServer();
+  const server = await startServer(env);
+  const admin = apiClient(server.url, bearer(server.localToken));
+  const saved = await admin.put('/api/settings/mail', { ...sender, senderAddress: 'docs@example.com', server: { mode: 'custom', host: '127.0.0.1', port: smtp.port, security: 'none' } });
+  if (saved.status !== 200) throw new Error(`saving the mail settings answered ${saved.status}: ${saved.text}`);
+  const browser = await launchBrowser();
+  return {
+    smtp,
+    server,
+    admin,
+    browser,
+    stop: async () => {
+      await browser.close();
+      await server.stop();
+      await smtp.close();
+    },
+  };
+}
+

@@ -1,9 +1,8 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { apiClient, bearer } from '../support/api';
-import { startServer, type RunningServer } from '../support/server';
-import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp';
-import { launchBrowser, openPage, screenshot } from './browser';
+import type { RunningServer } from '../support/server';
+import type { TestSmtpServer } from '../support/smtp';
+import { openPage, screenshot, startBrowserRig, type BrowserRig } from './browser';
 
 /**
  * Plays the Forge platform in the page: `window.__bridge.callBridge` as Custom UI gets it, answering getContext with
@@ -59,21 +58,16 @@ describe('inside Confluence (a simulated Forge bridge)', () => {
   let page: Page;
   let errors: string[];
 
+  let rig: BrowserRig;
+
   beforeAll(async () => {
-    smtp = await startTestSmtpServer();
-    server = await startServer();
-    const saved = await apiClient(server.url, bearer(server.localToken)).put('/api/settings/mail', { senderName: 'Docs', senderAddress: 'docs@example.com', subjectPrefix: '', server: { mode: 'custom', host: '127.0.0.1', port: smtp.port, security: 'none' } });
-    expect(saved.status).toBe(200);
-    browser = await launchBrowser();
+    rig = await startBrowserRig({ senderName: 'Docs', subjectPrefix: '' });
+    ({ smtp, server, browser } = rig);
   });
   afterEach(async () => {
     await page?.context().close();
   });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-    await smtp?.close();
-  });
+  afterAll(() => rig?.stop());
 
   it('opens the send dialog for the page in the context and sends through invokeRemote, once, with an idempotency key', async () => {
     ({ page, errors } = await openPage(browser));

@@ -2,9 +2,9 @@ import PostalMime from 'postal-mime';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient, bearer } from '../support/api';
-import { startServer, type RunningServer } from '../support/server';
-import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp';
-import { actAs, launchBrowser, openPage, screenshot } from './browser';
+import type { RunningServer } from '../support/server';
+import type { TestSmtpServer } from '../support/smtp';
+import { actAs, openPage, screenshot, startBrowserRig, type BrowserRig } from './browser';
 
 describe('groups, a personal message and the layout in the browser', () => {
   let smtp: TestSmtpServer;
@@ -13,22 +13,16 @@ describe('groups, a personal message and the layout in the browser', () => {
   let page: Page;
   let errors: string[];
 
+  let rig: BrowserRig;
+
   beforeAll(async () => {
-    smtp = await startTestSmtpServer();
-    server = await startServer();
-    const admin = apiClient(server.url, bearer(server.localToken));
-    const saved = await admin.put('/api/settings/mail', { senderName: 'Docs Team', senderAddress: 'docs@example.com', subjectPrefix: '[Wiki]', server: { mode: 'custom', host: '127.0.0.1', port: smtp.port, security: 'none' } });
-    expect(saved.status).toBe(200);
-    browser = await launchBrowser();
+    rig = await startBrowserRig({ senderName: 'Docs Team', subjectPrefix: '[Wiki]' });
+    ({ smtp, server, browser } = rig);
   });
   afterEach(async () => {
     await page?.context().close();
   });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-    await smtp?.close();
-  });
+  afterAll(() => rig?.stop());
 
   it('sends to a Confluence group shown with its member count, with a personal message and Reply-To the sender', async () => {
     ({ page, errors } = await openPage(browser));

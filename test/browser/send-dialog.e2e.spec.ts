@@ -1,10 +1,10 @@
 import PostalMime from 'postal-mime';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { apiClient, bearer } from '../support/api';
-import { startServer, type RunningServer } from '../support/server';
-import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp';
-import { actAs, launchBrowser, openPage, screenshot } from './browser';
+import type { apiClient } from '../support/api';
+import type { RunningServer } from '../support/server';
+import type { TestSmtpServer } from '../support/smtp';
+import { actAs, openPage, screenshot, startBrowserRig, type BrowserRig } from './browser';
 
 const TO = 'ann.reader@example.org';
 const BCC = 'hidden.copy@example.org';
@@ -17,23 +17,17 @@ describe('a user sends a page from the dialog in the browser', () => {
   let errors: string[];
   let admin: ReturnType<typeof apiClient>;
 
+  let rig: BrowserRig;
+
   beforeAll(async () => {
-    smtp = await startTestSmtpServer();
     // A low recipient limit, so the service's refusal can be shown next to the recipients.
-    server = await startServer({ MAIL_MAX_RECIPIENTS: '3' });
-    admin = apiClient(server.url, bearer(server.localToken));
-    const saved = await admin.put('/api/settings/mail', { senderName: 'Docs Team', senderAddress: 'docs@example.com', subjectPrefix: '[Wiki]', server: { mode: 'custom', host: '127.0.0.1', port: smtp.port, security: 'none' } });
-    expect(saved.status).toBe(200);
-    browser = await launchBrowser();
+    rig = await startBrowserRig({ senderName: 'Docs Team', subjectPrefix: '[Wiki]' }, { MAIL_MAX_RECIPIENTS: '3' });
+    ({ smtp, server, browser, admin } = rig);
   });
   afterEach(async () => {
     await page?.context().close();
   });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-    await smtp?.close();
-  });
+  afterAll(() => rig?.stop());
 
   async function openAs(user: RegExp, pageTitle: string) {
     ({ page, errors } = await openPage(browser));

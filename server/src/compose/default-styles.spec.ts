@@ -1,13 +1,10 @@
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parseDocument } from 'htmlparser2';
 import juice from 'juice';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { prng, sanitizedPage, w1PageHtml } from '../../../test/support/pages';
 import { DEMO_PAGES } from '../local/sandbox/demo-site';
 import { inlineCss } from './compose.service';
 import { compileDefaultStyles } from './default-styles';
-import { sanitizePageHtml } from './html-sanitizer';
-import { renderMacros } from './macros';
 
 // The fast path is held to juice itself: every page is styled both ways and the two results are parsed and compared.
 
@@ -59,11 +56,8 @@ function declarations(style: string): [string, string][] {
     });
 }
 
-/** What render() hands to inlineCss: macros made static, then sanitised; attachment and cid: images resolve. */
-function sanitizedBody(html: string): string {
-  const resolve = (src: string) => (/^cid:|\/download\//.test(src) ? src.replace(/[?#].*$/, '').replace(/^.*[/:]/, '') : null);
-  return sanitizePageHtml(renderMacros(html, { pageUrl: 'https://example.atlassian.net/wiki/spaces/DOCS/pages/163845' }), resolve).body;
-}
+/** What render() hands to inlineCss. */
+const sanitizedBody = (html: string): string => sanitizedPage(html).body;
 
 function expectSameAsJuice(body: string, label?: string): void {
   const fast = inlineCss(body, [], 'defaults');
@@ -98,9 +92,7 @@ const EDGE_PAGE = [
 describe('the default styles without juice', () => {
   let w1Page = '';
   beforeAll(async () => {
-    const fixtures = pathToFileURL(join(__dirname, '../../../bench/lib/fixtures.mjs')).href;
-    const { pageHtml } = (await import(fixtures)) as { pageHtml: (bytes: number, images: string[]) => string };
-    w1Page = pageHtml(40 * 1024, ['image-1.png', 'image-2.png', 'image-3.png', 'image-4.png', 'image-5.png']);
+    w1Page = await w1PageHtml();
   });
 
   it("give juice's HTML for the benchmark's 40 kB Confluence page (W1)", () => {
@@ -197,17 +189,6 @@ img { width: 120px; height: auto }`;
     expect(compileDefaultStyles(css, { ...options, ...extra })).toBeNull();
   });
 });
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const TAGS = ['h1', 'h2', 'h3', 'p', 'br', 'hr', 'span', 'div', 'blockquote', 'pre', 'code', 'strong', 'em', 'ul', 'ol', 'li', 'table', 'caption', 'colgroup', 'col', 'thead', 'tbody', 'tr', 'th', 'td', 'a', 'img', 'figure'];
 const DECLARATIONS = [

@@ -1,11 +1,8 @@
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { prng, sanitizedPage, w1PageHtml, wordyPage } from '../../../test/support/pages';
 import { DEMO_PAGES } from '../local/sandbox/demo-site';
 import { inlineCss } from './compose.service';
-import { sanitizePageHtml } from './html-sanitizer';
 import { minifyHtml, minifyHtmlDom, minifyHtmlStreaming } from './html-size';
-import { renderMacros } from './macros';
 
 // minifyHtml is one pass over the parser's events; minifyHtmlDom, the DOM version it replaced, is the reference. The
 // two are held to the same string for the pages the server sends and for HTML made to trip the one-pass version up.
@@ -24,12 +21,9 @@ function expectSame(html: string, keepClasses: string[] = [PAGE_CLASS], label = 
   expect(minifyHtml(html, keepClasses), label).toBe(reference);
 }
 
-const PAGE_URL = 'https://example.atlassian.net/wiki/spaces/DOCS/pages/163845';
-
 /** What render() hands to minifyHtml: macros made static, sanitised, styled (by juice when there is page CSS). */
 function styled(html: string, pageCss: string[] = []): string {
-  const resolve = (src: string) => (/^cid:|\/download\//.test(src) ? src.replace(/[?#].*$/, '').replace(/^.*[/:]/, '') : null);
-  const page = sanitizePageHtml(renderMacros(html, { pageUrl: PAGE_URL }), resolve);
+  const page = sanitizedPage(html);
   return inlineCss(page.body, [...page.css, ...pageCss]);
 }
 
@@ -38,30 +32,10 @@ const MEDIA_CSS = [
   '.confluenceTd { color: red } @media (max-width: 600px) { .confluenceTd, .mailpage-box { padding: 0 } .table-wrap { width: 100% } .unused-x { margin: 0 } }',
 ];
 
-/** As in html-size.spec.ts: indented markup, comments, and a stylesheet mostly for other pages. */
-function wordyPage(sections: number): string {
-  const css = Array.from({ length: 50 }, (_, i) => `.unused-rule-${i} > .child-${i} {\n    color: #${(i * 4099).toString(16).padStart(6, '0').slice(-6)};\n}`).join('\n');
-  const body = Array.from(
-    { length: sections },
-    (_, i) => `
-        <!-- section ${i} starts here -->
-        <div class="section" title="">
-            <h2 class="section-title">Section ${i}</h2>
-            <p class="para">
-                Paragraph ${i} says what changed in this part of the release,
-                and why it matters to the people who use it.
-            </p>
-        </div>`,
-  ).join('\n');
-  return `<style>\n${css}\n.para { color: #172b4d; }\n@media (max-width: 600px) { .para { margin: 0 } }\n</style>\n<div class="page">${body}\n</div>`;
-}
-
 describe('minifyHtml in one pass writes what the DOM version writes', () => {
   let w1Page = '';
   beforeAll(async () => {
-    const fixtures = pathToFileURL(join(__dirname, '../../../bench/lib/fixtures.mjs')).href;
-    const { pageHtml } = (await import(fixtures)) as { pageHtml: (bytes: number, images: string[]) => string };
-    w1Page = pageHtml(40 * 1024, ['image-1.png', 'image-2.png', 'image-3.png', 'image-4.png', 'image-5.png']);
+    w1Page = await w1PageHtml();
   });
 
   it("for the benchmark's 40 kB Confluence page (W1), styled as render() styles it, with and without media queries", () => {
@@ -82,8 +56,8 @@ describe('minifyHtml in one pass writes what the DOM version writes', () => {
 
   it('for the inputs of html-size.spec.ts', () => {
     const inputs = [
-      wordyPage(30),
-      styled(wordyPage(30)),
+      wordyPage(30, { rules: 50, margins: false, media: true }),
+      styled(wordyPage(30, { rules: 50, margins: false, media: true })),
       '<style>.wide { color: red } a:hover { color: blue } @media (max-width: 600px) { .wide { width: 100% } }</style><p class="wide other">x</p>',
       styled('<p class="wide other">x</p>', ['.wide { color: red } a:hover { color: blue } @media (max-width: 600px) { .wide { width: 100% } }']),
       styled(Array.from({ length: 300 }, (_, i) => `<p>Decision ${i}: the team agreed on item number ${i * 7919} after a long review.</p>`).join('')),
@@ -174,17 +148,6 @@ describe('minifyHtml in one pass writes what the DOM version writes', () => {
     }
   }, 30_000);
 });
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const TAGS = [
   'div', 'p', 'span', 'b', 'i', 'a', 'pre', 'code', 'h1', 'h2', 'ul', 'ol', 'li', 'dl', 'dt', 'dd', 'table', 'caption', 'colgroup', 'thead', 'tbody',

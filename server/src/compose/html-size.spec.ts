@@ -1,5 +1,6 @@
 import PostalMime from 'postal-mime';
 import { describe, expect, it } from 'vitest';
+import { wordyPage } from '../../../test/support/pages';
 import { ComposeService, type ComposeInput } from './compose.service';
 import { compactStyle, GMAIL_CLIP_BYTES, minifyHtml } from './html-size';
 
@@ -23,27 +24,9 @@ async function send(html: string, overrides: Partial<ComposeInput> = {}) {
   return { mail, html: received.html ?? '', text: received.text ?? '' };
 }
 
-/** A page as an editor or exporter writes it: indented markup, comments, and a stylesheet mostly for other pages. */
-function wordyPage(sections: number): string {
-  const css = Array.from({ length: 500 }, (_, i) => `.unused-rule-${i} > .child-${i} {\n    color: #${(i * 4099).toString(16).padStart(6, '0').slice(-6)};\n    margin: ${i}px 0 0 0;\n}`).join('\n');
-  const body = Array.from(
-    { length: sections },
-    (_, i) => `
-        <!-- section ${i} starts here -->
-        <div class="section" title="">
-            <h2 class="section-title">Section ${i}</h2>
-            <p class="para">
-                Paragraph ${i} says what changed in this part of the release,
-                and why it matters to the people who use it.
-            </p>
-        </div>`,
-  ).join('\n');
-  return `<style>\n${css}\n.para { color: #172b4d; }\n</style>\n<div class="page">${body}\n</div>`;
-}
-
 describe('Gmail clipping', () => {
   it('brings a 150 kB page of white space and unused CSS under the clipping limit, keeping every word', async () => {
-    const page = wordyPage(320);
+    const page = wordyPage(320, { rules: 500, margins: true, media: false });
     expect(Buffer.byteLength(page)).toBeGreaterThan(140_000);
     const { mail, html, text } = await send(page);
     expect(mail.htmlBytes).toBe(Buffer.byteLength(mail.html, 'utf8'));
