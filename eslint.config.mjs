@@ -1,8 +1,9 @@
 // @ts-check
+import angular from 'angular-eslint';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'client/**', 'test-output/**', 'coverage/**', 'data/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'client/dist/**', 'client/.angular/**', 'client/out-tsc/**', 'test-output/**', 'coverage/**', 'data/**'] },
   ...tseslint.configs.recommended,
   {
     rules: {
@@ -35,5 +36,27 @@ export default tseslint.config(
     // The benchmark preloads a CommonJS hook into the server process.
     files: ['bench/**/*.cjs'],
     rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
+    // The Angular app: angular-eslint's recommended rules, and its template rules (accessibility included) for the
+    // inline templates.
+    files: ['client/src/**/*.ts'],
+    extends: [...angular.configs.tsRecommended],
+    processor: angular.processInlineTemplates,
+    rules: {
+      // Elements (mp-tabs), and attributes on the element they render into (div[mpSaveActions]).
+      '@angular-eslint/component-selector': [
+        'error',
+        [
+          { type: 'element', prefix: 'mp', style: 'kebab-case' },
+          { type: 'attribute', prefix: 'mp', style: 'camelCase' },
+        ],
+      ],
+      '@angular-eslint/directive-selector': ['error', { type: 'attribute', prefix: 'mp', style: 'camelCase' }],
+    },
+  },
+  {
+    files: ['client/src/**/*.html'],
+    extends: [...angular.configs.templateRecommended, ...angular.configs.templateAccessibility],
   },
 );

@@ -13,6 +13,8 @@ export interface Tab {
   selector: 'mp-tabs',
   changeDetection: ChangeDetectionStrategy.OnPush,
   template: `
+    <!-- The tabs pattern: the arrow keys are handled on the tablist, focus stays on its buttons. -->
+    <!-- eslint-disable-next-line @angular-eslint/template/interactive-supports-focus -->
     <div class="tabs" role="tablist" [attr.aria-label]="label()" (keydown)="onKey($event)">
       @for (t of tabs(); track t.id) {
         <button
