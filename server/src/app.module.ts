@@ -10,7 +10,7 @@ import { ForgeTokenVerifier } from './auth/forge-token.verifier';
 import { ErrorFilter } from './common/error.filter';
 import { ComposeService, PageRenderer } from './compose/compose.service';
 import { RenderPool } from './compose/render-pool';
-import { MailCryptoService } from './crypto/mail-crypto.service';
+import { MailCryptoService, ProtectOffload } from './crypto/mail-crypto.service';
 import { EncryptionService } from './keys/encryption.service';
 import { KeysController } from './keys/keys.controller';
 import { KeysService } from './keys/keys.service';
@@ -87,7 +87,9 @@ export class AppModule {
         MailSettingsService,
         MailVerifyService,
         ComposeService,
-        { provide: PageRenderer, useClass: RenderPool },
+        RenderPool,
+        { provide: PageRenderer, useExisting: RenderPool },
+        { provide: ProtectOffload, useExisting: RenderPool },
         SmtpPool,
         SendLedger,
         MailService,

@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
+import PostalMime from 'postal-mime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_PAGES, makePng } from '../../server/src/local/sandbox/demo-site';
 import { apiClient, bearer } from '../support/api';
+import { Gpg, pgpKey } from '../support/crypto';
 import { startServer, type RunningServer } from '../support/server';
 
 /** Threads of a process now (Linux): a render worker is one more. */
@@ -63,6 +65,41 @@ describe('rendering pages on worker threads', () => {
       const [x, y] = await Promise.all([a.post('/api/mail/preview', body), b.post('/api/mail/preview', body)]);
       expect(x.body.code, x.text).toBe(code);
       expect({ status: x.status, body: x.body }).toEqual({ status: y.status, body: y.body });
+    }
+  });
+
+  it('builds, signs and encrypts the mail on a worker thread as on the event loop: gpg decrypts and verifies both to the same page', async () => {
+    const sender = (await apiClient(pooled.url, bearer(pooled.localToken)).get('/api/settings/mail')).body.senderAddress as string;
+    const [reader, signer] = await Promise.all([pgpKey('reader@example.org'), pgpKey(sender)]);
+    const gpg = new Gpg();
+    try {
+      gpg.importKey(reader.unlockedPrivateKey);
+      gpg.importKey(signer.publicKey);
+      const pages: { files: string[] }[] = [];
+      for (const server of [pooled, inline]) {
+        const admin = apiClient(server.url, bearer(server.localToken));
+        expect((await admin.put('/api/settings/encryption/keys', { email: reader.email, kind: 'pgp', key: reader.publicKey })).status).toBe(200);
+        const settings = await admin.put('/api/settings/encryption', { policy: 'opportunistic', preferred: 'pgp', sign: true, pgpSigningKey: { armored: signer.privateKey, passphrase: signer.passphrase } });
+        expect(settings.status, settings.text).toBe(200);
+        const sent = await admin.post('/api/mail/send', { pageId: '163845', spaceKey: 'DOCS', to: [reader.email], encryption: 'pgp' });
+        expect(sent.status, sent.text).toBe(200);
+        expect(sent.body.encryption).toBe('pgp');
+        const outbox = (await admin.get('/api/local/outbox')).body as { id: string; envelope: { to: string[] } }[];
+        const caught = outbox.filter((m) => m.envelope.to.includes(reader.email)).at(-1)!;
+        const raw = Buffer.from(await (await fetch(`${server.url}/api/local/outbox/${caught.id}`, { headers: bearer(server.localToken) })).arrayBuffer());
+        const armor = /-----BEGIN PGP MESSAGE-----[\s\S]*?-----END PGP MESSAGE-----/.exec(raw.toString())![0];
+        const out = gpg.decrypt(armor);
+        expect(out.code, out.stderr).toBe(0);
+        expect(out.stderr).toContain(`VALIDSIG ${signer.fingerprint}`);
+        // Boundaries, content ids, the Message-ID and the date differ from mail to mail; the page may not.
+        const inner = await PostalMime.parse(out.stdout);
+        const files = inner.attachments.map((a) => `${a.filename} ${a.mimeType} ${a.disposition} ${Buffer.from(a.content as ArrayBuffer).toString('base64')}`);
+        pages.push(comparable({ subject: inner.subject, html: inner.html, text: inner.text, files }));
+      }
+      expect(pages[0].files.length).toBeGreaterThan(0);
+      expect(pages[0]).toEqual(pages[1]);
+    } finally {
+      gpg.dispose();
     }
   });
 

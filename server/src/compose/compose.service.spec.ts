@@ -1,6 +1,6 @@
 import PostalMime from 'postal-mime';
 import { describe, expect, it } from 'vitest';
-import { ComposeService, type ComposeInput, type MailFile } from './compose.service';
+import { ComposeService, THREAD_BUILD_MAX_FILE_BYTES, type ComposeInput, type MailFile, type PageRenderer } from './compose.service';
 
 // Every assertion is made on what postal-mime, a parser we did not write, reads out of the raw message.
 
@@ -448,5 +448,27 @@ describe('the site layout and the personal message', () => {
     expect(pb.to?.map((x) => x.address)).toEqual(['b@example.com']);
     expect(a.messageId).not.toBe(b.messageId);
     expect(pa.html).toBe(pb.html);
+  });
+});
+
+describe('where the message is built', () => {
+  it('hands a mail with small files to the worker pool, and builds one with big attachments on its own thread', async () => {
+    const here = new ComposeService();
+    const pooledBuilds: string[] = [];
+    const pool: PageRenderer = {
+      enabled: true,
+      renderPage: (page) => here.renderPage(page),
+      buildMessage: (mail, headers) => {
+        pooledBuilds.push(mail.attachments.map((a) => a.filename).join());
+        return here.buildMessage(mail, headers);
+      },
+    };
+    const pooled = new ComposeService(pool);
+    const small = await pooled.compose(input({ attachments: [file('small.bin', Buffer.alloc(1000, 1))] }));
+    const big = await pooled.compose(input({ maxBytes: 12 * 1024 * 1024, attachments: [file('big.bin', Buffer.alloc(THREAD_BUILD_MAX_FILE_BYTES + 1, 2))] }));
+    expect(pooledBuilds).toEqual(['small.bin']);
+    const [a, b] = await Promise.all([PostalMime.parse(small.raw), PostalMime.parse(big.raw)]);
+    expect(a.attachments.map((f) => [f.filename, bytesOf(f.content).length])).toEqual([['small.bin', 1000]]);
+    expect(b.attachments.map((f) => [f.filename, bytesOf(f.content).length])).toEqual([['big.bin', THREAD_BUILD_MAX_FILE_BYTES + 1]]);
   });
 });

@@ -76,11 +76,24 @@ export type PageInput = Omit<ComposeInput, 'attachments' | 'from' | 'replyTo' | 
 /** A rendered page: a RenderedMail without the attachments. */
 export type RenderedPage = Omit<RenderedMail, 'attachments'>;
 
-/** Renders pages off the event loop (RenderPool, on worker threads); without one ComposeService renders them itself. */
+/** The raw message of one set of headers: what `build` makes on a worker thread. */
+export interface BuiltMessage {
+  raw: Buffer;
+  messageId: string;
+}
+
+/** Renders pages and builds messages off the event loop (RenderPool, on worker threads); else ComposeService does. */
 export abstract class PageRenderer {
   abstract readonly enabled: boolean;
   abstract renderPage(input: PageInput): Promise<RenderedPage>;
+  abstract buildMessage(mail: RenderedMail, headers: MessageHeaders): Promise<BuiltMessage>;
 }
+
+/**
+ * A mail whose files (images and attachments) are together at most this large is built on a worker thread, copied
+ * there; a larger one is built here, where its attachments are read in slices and never copied (message-bytes.ts).
+ */
+export const THREAD_BUILD_MAX_FILE_BYTES = 4 * 1024 * 1024;
 
 /** The headers of one message; the body (`RenderedMail`) can be shared by several messages with different headers. */
 export type MessageHeaders = Pick<ComposeInput, 'from' | 'replyTo' | 'to' | 'cc' | 'messageIdDomain' | 'maxBytes' | 'date'>;
@@ -246,6 +259,26 @@ export class ComposeService {
 
   /** One RFC 5322 message of a rendered mail, with its own headers and Message-ID. MAIL_TOO_LARGE over `maxBytes`. */
   async build(r: RenderedMail, h: MessageHeaders): Promise<ComposedMail> {
+    const files = [...r.inline, ...r.attachments].reduce((sum, file) => sum + file.content.length, 0);
+    const { raw, messageId } = this.pages?.enabled && files <= THREAD_BUILD_MAX_FILE_BYTES ? await this.pages.buildMessage(r, h) : await this.buildMessage(r, h);
+    return {
+      raw,
+      messageId,
+      subject: r.subject,
+      html: r.html,
+      text: r.text,
+      size: raw.length,
+      htmlBytes: r.htmlBytes,
+      clipped: r.clipped,
+      parts: [
+        ...r.inline.map((part) => ({ filename: part.filename, contentType: part.contentType, size: part.content.length, inline: true })),
+        ...r.attachments.map((file) => ({ filename: file.filename, contentType: file.contentType, size: file.content.length, inline: false })),
+      ],
+    };
+  }
+
+  /** The message itself, on whichever thread build() chose. */
+  async buildMessage(r: RenderedMail, h: MessageHeaders): Promise<BuiltMessage> {
     if (!HOST_NAME.test(h.messageIdDomain)) throw new Error('messageIdDomain is not a host name');
     const messageId = `<${randomUUID()}@${h.messageIdDomain.toLowerCase()}>`;
 
@@ -288,20 +321,7 @@ export class ComposeService {
     const raw = smtpSafe(await collect(built.createReadStream(), estimatedSize(files, [r.html, r.text], h.to.length + h.cc.length)));
 
     if (raw.length > h.maxBytes) throw mailTooLarge(raw.length, h.maxBytes);
-    return {
-      raw,
-      messageId,
-      subject: r.subject,
-      html: r.html,
-      text: r.text,
-      size: raw.length,
-      htmlBytes: r.htmlBytes,
-      clipped: r.clipped,
-      parts: [
-        ...r.inline.map((part) => ({ filename: part.filename, contentType: part.contentType, size: part.content.length, inline: true })),
-        ...r.attachments.map((file) => ({ filename: file.filename, contentType: file.contentType, size: file.content.length, inline: false })),
-      ],
-    };
+    return { raw, messageId };
   }
 }
 

@@ -7,22 +7,28 @@ import { DomainError } from '../common/domain-error';
 import type { AppConfig } from '../config/app-config';
 import type { PageInput } from './compose.service';
 import { RenderPool } from './render-pool';
-import { reviveError, reviveInput, toWireError } from './render-wire';
+import { reviveError, reviveInput, toWireError, transferList } from './render-wire';
 
 /**
  * A stand-in worker speaking the pool's protocol (the real one needs the compiled server; test/e2e/compose-workers
- * runs it): answers with the page's title, fails as a DomainError for "refuse", dies for "die", and waits for "slow".
+ * runs it): answers a page with its title, fails as a DomainError for "refuse", dies for "die", and waits for "slow";
+ * answers a build or protect task with the bytes it was given, and hangs on a message that says "hang".
  */
 const dir = mkdtempSync(join(tmpdir(), 'render-pool-'));
 const script = join(dir, 'worker.js');
 writeFileSync(
   script,
   `const { parentPort, threadId } = require('node:worker_threads');
-parentPort.on('message', ({ id, input }) => {
+parentPort.on('message', ({ id, kind, input, mail, raw, now }) => {
+  if (kind === 'build') return parentPort.postMessage({ id, value: { raw: mail.attachments[0].content, messageId: '<m@x>' } });
+  if (kind === 'protect') {
+    if (Buffer.from(raw).toString() === 'hang') for (;;);
+    return parentPort.postMessage({ id, value: [{ copy: 'main', envelope: { from: now.toISOString(), to: [] }, raw }] });
+  }
   if (input.title === 'die') process.exit(3);
   if (input.title === 'hang') for (;;);
   if (input.title === 'refuse') return parentPort.postMessage({ id, error: { domain: true, code: 'MAIL_TOO_LARGE', status: 413, message: 'too large', details: { size: 2 } } });
-  const answer = () => parentPort.postMessage({ id, page: { subject: input.title, html: String(threadId), text: '', htmlBytes: 0, clipped: false, inline: [{ cid: 'c', filename: 'a.png', contentType: 'image/png', content: input.images[0]?.content ?? new Uint8Array(0) }] } });
+  const answer = () => parentPort.postMessage({ id, value: { subject: input.title, html: String(threadId), text: '', htmlBytes: 0, clipped: false, inline: [{ cid: 'c', filename: 'a.png', contentType: 'image/png', content: input.images[0]?.content ?? new Uint8Array(0) }] } });
   if (input.title === 'slow') setTimeout(answer, 200); else answer();
 });`,
 );
@@ -89,6 +95,28 @@ describe('the render pool', () => {
     expect(Date.now() - started).toBeLessThan(5000);
   });
 
+  it('hands a message to build or protect to a worker and gets Buffers back, with the sending thread\'s time', async () => {
+    const p = pool(1);
+    const rendered = { subject: 's', html: '', text: '', htmlBytes: 0, clipped: false, inline: [], attachments: [{ filename: 'a.txt', contentType: 'text/plain', content: Buffer.from('attached') }] };
+    const built = await p.buildMessage(rendered, { from: { name: '', address: 'a@example.com' }, to: [], cc: [], messageIdDomain: 'example.com', maxBytes: 100 });
+    expect(Buffer.isBuffer(built.raw)).toBe(true);
+    expect(built.raw.toString()).toBe('attached');
+    const now = new Date('2030-01-02T03:04:05Z');
+    const [copy] = await p.protect(Buffer.from('message'), { method: 'pgp', encrypt: true, sign: false, envelopeFrom: 'a@example.com', to: ['b@example.com'], cc: [], bcc: [] }, now);
+    expect(Buffer.isBuffer(copy.raw)).toBe(true);
+    expect(copy.raw.toString()).toBe('message');
+    expect(copy.envelope.from).toBe(now.toISOString());
+  });
+
+  it('refuses a message that takes too long to encrypt with a 503 that says so, and replaces its worker', async () => {
+    const p = pool(1, script, 300);
+    const options = { method: 'pgp' as const, encrypt: true, sign: false, envelopeFrom: 'a@example.com', to: ['b@example.com'], cc: [], bcc: [] };
+    const [hung, next] = await Promise.allSettled([p.protect(Buffer.from('hang'), options, new Date()), p.renderPage(page('after'))]);
+    expect((hung as PromiseRejectedResult).reason).toMatchObject({ code: 'SERVICE_UNAVAILABLE', status: 503 });
+    expect(String((hung as PromiseRejectedResult).reason.message)).toMatch(/Encrypting and signing the mail took longer than 1 s, so nothing was sent/);
+    expect(next.status === 'fulfilled' && next.value.subject).toBe('after');
+  });
+
   it('refuses pages once shut down', async () => {
     const p = pool(1);
     await p.renderPage(page('one'));
@@ -106,6 +134,15 @@ describe('what crosses between threads', () => {
     const other = reviveError(toWireError(new TypeError('boom')));
     expect(other).not.toBeInstanceOf(DomainError);
     expect(other.message).toBe('boom');
+  });
+
+  it('hands over the memory of the messages a worker made, never that of small Buffers in the shared pool', () => {
+    const big = Buffer.alloc(64 * 1024);
+    const small = Buffer.from('a small message');
+    expect(transferList('build', { raw: big, messageId: '' })).toEqual([big.buffer]);
+    expect(transferList('build', { raw: small, messageId: '' })).toEqual([]);
+    const copies = [big.subarray(0, 10), big.subarray(10)].map((raw) => ({ copy: 'bcc' as const, envelope: { from: '', to: [] }, raw }));
+    expect(transferList('protect', copies)).toEqual([big.buffer]);
   });
 
   it('turns the copied bytes of images and the logo back into Buffers', () => {

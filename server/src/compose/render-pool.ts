@@ -6,18 +6,26 @@ import type { Logger } from 'pino';
 import { DomainError } from '../common/domain-error';
 import { AppConfig } from '../config/app-config';
 import { LOGGER } from '../config/config.module';
-import { PageRenderer, type PageInput, type RenderedPage } from './compose.service';
-import { reviveError, revivePage, type RenderAnswer, type RenderTask } from './render-wire';
+import { ProtectOffload, type ProtectedMail, type ProtectOptions } from '../crypto/mail-crypto.service';
+import { PageRenderer, type BuiltMessage, type MessageHeaders, type PageInput, type RenderedMail, type RenderedPage } from './compose.service';
+import { reviveError, reviveResult, type RenderAnswer, type RenderTask, type TaskKind, type TaskResults } from './render-wire';
+
+/** A task before it has an id. */
+type Job = RenderTask extends infer T ? (T extends RenderTask ? Omit<T, 'id'> : never) : never;
+
+interface Pending {
+  kind: TaskKind;
+  resolve: (value: TaskResults[TaskKind]) => void;
+  reject: (e: unknown) => void;
+}
 
 interface Slot {
   worker: Worker;
-  task: { id: number; resolve: (page: RenderedPage) => void; reject: (e: unknown) => void; timer: NodeJS.Timeout } | null;
+  task: (Pending & { id: number; timer: NodeJS.Timeout }) | null;
 }
 
-interface Queued {
-  input: PageInput;
-  resolve: (page: RenderedPage) => void;
-  reject: (e: unknown) => void;
+interface Queued extends Pending {
+  job: Job;
 }
 
 const WORKER_SCRIPT = join(__dirname, 'render.worker.js');
@@ -35,15 +43,24 @@ export interface RenderPoolOptions {
  */
 export const RENDER_TIMEOUT_MS = 20_000;
 
+/** Why a task that ran out of time was refused, by kind: what the sender can do about it. */
+const TIMED_OUT: Record<TaskKind, (seconds: number) => DomainError> = {
+  page: (s) => new DomainError('VALIDATION_FAILED', 422, `The page took longer than ${s} s to prepare for mail, so nothing was sent; try sending a smaller page.`, { field: 'html' }),
+  build: (s) => new DomainError('SERVICE_UNAVAILABLE', 503, `The mail took longer than ${s} s to put together, so nothing was sent; try again, or leave out some attachments.`),
+  protect: (s) => new DomainError('SERVICE_UNAVAILABLE', 503, `Encrypting and signing the mail took longer than ${s} s, so nothing was sent; try again, or leave out some attachments.`),
+};
+
 /**
- * Renders pages on worker threads, so a node composes on as many cores as it has (COMPOSE_WORKERS) and the event loop
- * stays free for requests and SMTP. Workers start as sends need them; one page at a time each, the rest wait in
- * order. Only the page and its images cross to a worker (copied); attachments stay on this thread. A worker that
- * dies fails its page with a 500 and is replaced by the next one that is needed. Without the compiled worker script
- * (the tests run the TypeScript sources) pages are rendered on the event loop.
+ * Renders pages, and builds, signs and encrypts messages, on worker threads, so a node composes on as many cores as
+ * it has (COMPOSE_WORKERS) and the event loop stays free for requests and SMTP. Workers start as sends need them; one
+ * task at a time each, the rest wait in order. What a task needs is copied to its worker: a page and its images; a
+ * rendered mail with its attachments (ComposeService sends only mails with small files, so a big attachment never
+ * leaves the event loop); a message with the keys to protect it. The messages made there come back without a copy.
+ * A worker that dies fails its task with a 500 and is replaced by the next one that is needed. Without the compiled
+ * worker script (the tests run the TypeScript sources) everything runs on the event loop.
  */
 @Injectable()
-export class RenderPool extends PageRenderer implements OnApplicationShutdown {
+export class RenderPool extends PageRenderer implements ProtectOffload, OnApplicationShutdown {
   readonly enabled: boolean;
   private readonly size: number;
   private readonly slots: Slot[] = [];
@@ -71,9 +88,21 @@ export class RenderPool extends PageRenderer implements OnApplicationShutdown {
   }
 
   renderPage(input: PageInput): Promise<RenderedPage> {
+    return this.run('page', { kind: 'page', input });
+  }
+
+  buildMessage(mail: RenderedMail, headers: MessageHeaders): Promise<BuiltMessage> {
+    return this.run('build', { kind: 'build', mail, headers });
+  }
+
+  protect(raw: Buffer, options: ProtectOptions, now: Date): Promise<ProtectedMail[]> {
+    return this.run('protect', { kind: 'protect', raw, options, now });
+  }
+
+  private run<K extends TaskKind>(kind: K, job: Job & { kind: K }): Promise<TaskResults[K]> {
     if (this.closed) return Promise.reject(new Error('the render pool is shut down'));
-    return new Promise((resolve, reject) => {
-      this.queue.push({ input, resolve, reject });
+    return new Promise<TaskResults[K]>((resolve, reject) => {
+      this.queue.push({ kind, job, resolve: resolve as Pending['resolve'], reject });
       this.dispatch();
     });
   }
@@ -93,9 +122,9 @@ export class RenderPool extends PageRenderer implements OnApplicationShutdown {
       const id = this.nextId++;
       const busy = slot;
       const timer = setTimeout(() => this.timedOut(busy, id), this.timeoutMs);
-      slot.task = { id, resolve: next.resolve, reject: next.reject, timer };
+      slot.task = { id, kind: next.kind, resolve: next.resolve, reject: next.reject, timer };
       try {
-        slot.worker.postMessage({ id, input: next.input } satisfies RenderTask);
+        slot.worker.postMessage({ id, ...next.job } as RenderTask);
       } catch (e) {
         // Something in the input cannot be copied to a thread: a programming error, not the sender's.
         clearTimeout(timer);
@@ -105,15 +134,13 @@ export class RenderPool extends PageRenderer implements OnApplicationShutdown {
     }
   }
 
-  /** Refuses the page and stops its worker; 'exit' then takes the worker out of the pool. */
+  /** Refuses the task and stops its worker; 'exit' then takes the worker out of the pool. */
   private timedOut(slot: Slot, id: number): void {
     const task = slot.task;
     if (!task || task.id !== id) return;
     slot.task = null;
-    this.logger.warn({ ms: this.timeoutMs }, 'a page took too long to render; its worker is replaced');
-    task.reject(
-      new DomainError('VALIDATION_FAILED', 422, `The page took longer than ${Math.ceil(this.timeoutMs / 1000)} s to prepare for mail, so nothing was sent; try sending a smaller page.`, { field: 'html' }),
-    );
+    this.logger.warn({ ms: this.timeoutMs, task: task.kind }, 'a worker task took too long; its worker is replaced');
+    task.reject(TIMED_OUT[task.kind](Math.ceil(this.timeoutMs / 1000)));
     void slot.worker.terminate();
   }
 
@@ -126,7 +153,7 @@ export class RenderPool extends PageRenderer implements OnApplicationShutdown {
       if (!task || task.id !== answer.id) return;
       clearTimeout(task.timer);
       slot.task = null;
-      if ('page' in answer) task.resolve(revivePage(answer.page));
+      if ('value' in answer) task.resolve(reviveResult(task.kind, answer.value));
       else task.reject(reviveError(answer.error));
       this.dispatch();
     });

@@ -5,7 +5,7 @@ import { Clock } from '../common/clock';
 import { DomainError } from '../common/domain-error';
 import { ComposeService } from '../compose/compose.service';
 import { Gpg, generatePgpKey, pgpKey, smimeTestPki, type PgpTestKey, type SmimeTestPki, type SmimeTestUser } from '../../../test/support/crypto';
-import { MailCryptoService, type ProtectOptions } from './mail-crypto.service';
+import { MailCryptoService, type ProtectOffload, type ProtectOptions } from './mail-crypto.service';
 
 // Every message is checked by tools we did not write: gpg decrypts and verifies PGP/MIME, `openssl cms` decrypts
 // and verifies S/MIME, postal-mime parses what comes out.
@@ -312,6 +312,27 @@ describe('protect() options', () => {
     const dave = await pgpKey('dave@example.com');
     const mails = await service.protect(await composed(), { ...BASE, to: [], cc: [], bcc: ['dave@example.com'], method: 'pgp', encrypt: true, sign: false, recipientKeys: new Map([[dave.email, dave.publicKey]]) });
     expect(mails.map((m) => [m.copy, m.envelope.to])).toEqual([['bcc', ['dave@example.com']]]);
+  });
+
+  it('hands the work to the worker pool when there is one, judging keys as of the clock of the service that sends', async () => {
+    // Valid from three days ago for one day: usable two and a half days ago, expired now.
+    const shortLived = await generatePgpKey('bob@example.com', { date: new Date(Date.now() - 3 * 86400_000), expiresInSeconds: 86400 });
+    const then = new Date(Date.now() - 2.5 * 86400_000);
+    const handed: Date[] = [];
+    const pool: ProtectOffload = {
+      enabled: true,
+      // What a worker does (render.worker.ts): its own service, on the time the task came with.
+      protect: (raw, options, now) => {
+        handed.push(now);
+        return new MailCryptoService({ now: () => now }).protectHere(raw, options);
+      },
+    };
+    const options: ProtectOptions = { ...BASE, cc: [], method: 'pgp', encrypt: true, sign: false, recipientKeys: new Map([[shortLived.email, shortLived.publicKey]]) };
+    const mails = await new MailCryptoService({ now: () => then }, pool).protect(await composed(), options);
+    expect(handed).toEqual([then]);
+    expect(mails.map((m) => m.envelope.to)).toEqual([['bob@example.com']]);
+    expect(mails[0].raw.toString()).toContain('-----BEGIN PGP MESSAGE-----');
+    expect((await rejection(service.protect(await composed(), options))).code).toBe('KEY_EXPIRED');
   });
 
   it('a bcc address that is also in to or cc gets the to/cc copy only', async () => {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
 import { Clock } from '../common/clock';
 import { DomainError } from '../common/domain-error';
@@ -58,6 +58,13 @@ export interface ProtectedMail {
 
 type Signer = { kind: 'pgp'; signer: pgp.PgpSigner } | { kind: 'smime'; signer: smime.SmimeSigner };
 
+/** Signs and encrypts off the event loop (RenderPool, on worker threads); without one MailCryptoService does it. */
+export abstract class ProtectOffload {
+  abstract readonly enabled: boolean;
+  /** MailCryptoService.protectHere on another thread, as of `now`. */
+  abstract protect(raw: Buffer, options: ProtectOptions, now: Date): Promise<ProtectedMail[]>;
+}
+
 /**
  * PGP/MIME and S/MIME for outgoing mail: signs and/or encrypts a composed message, with header protection
  * (RFC 9788), and checks keys on upload. Nothing here logs; errors are DomainErrors whose messages name addresses
@@ -75,7 +82,10 @@ export class MailCryptoService {
   /** Recipients' stored keys, parsed, for a few minutes; checked again at every use (see RecipientKeyCache). */
   private readonly recipientKeyCache = new RecipientKeyCache();
 
-  constructor(private readonly clock: Clock) {}
+  constructor(
+    private readonly clock: Clock,
+    @Optional() private readonly offload?: ProtectOffload,
+  ) {}
 
   /**
    * Turns one composed message (ComposeService's `raw`) into the messages to send, each with its own envelope:
@@ -84,8 +94,14 @@ export class MailCryptoService {
    * - signed only: one message for everybody.
    * Throws DomainError RECIPIENT_KEY_MISSING (422, details.missing = addresses), KEY_EXPIRED / KEY_INVALID (422) for
    * a stored key no longer usable, SIGNING_KEY_MISSING (422), KEY_PASSWORD_WRONG (422) for a stored signer.
+   * On a worker thread when there is a pool: the work is CPU only, and the keys' caches live there as well.
    */
-  async protect(raw: Buffer, options: ProtectOptions): Promise<ProtectedMail[]> {
+  protect(raw: Buffer, options: ProtectOptions): Promise<ProtectedMail[]> {
+    return this.offload?.enabled ? this.offload.protect(raw, options, this.clock.now()) : this.protectHere(raw, options);
+  }
+
+  /** protect() on this thread. */
+  async protectHere(raw: Buffer, options: ProtectOptions): Promise<ProtectedMail[]> {
     if (!options.encrypt && !options.sign) throw new Error('protect() needs encrypt or sign');
     const now = this.clock.now();
     const to = unique([...options.to, ...options.cc]);
