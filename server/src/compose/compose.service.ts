@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Optional } from '@nestjs/common';
 import { headerSafetyProblem, type Mailbox } from '@mailpage/contract';
-import { convert, type FormatCallback } from 'html-to-text';
+import { compile, type FormatCallback } from 'html-to-text';
 import juice from 'juice';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { badRequest } from '../common/domain-error';
@@ -188,6 +188,9 @@ const TEXT_OPTIONS = {
   ],
 };
 
+/** Compiled once: `convert` compiles the options (its selector tree) on every call, half of its time on a page. */
+const toText = compile(TEXT_OPTIONS);
+
 /**
  * Turns a page into a MIME message: untrusted HTML in, a raw RFC 5322 message out, with nothing fetched from
  * anywhere and nothing written anywhere. Throws DomainError for a bad file name (400) or a mail over the limit (413).
@@ -245,7 +248,7 @@ export class ComposeService {
     const styled = inlineCss(`${before}${page.body}${after}`, [...(before || after ? [FRAME_CSS] : []), ...page.css, ...(siteCss ? [siteCss] : [])]);
     // From the sanitised body rather than the styled one: the same text (the classes the text selectors look for are
     // there too) from half the HTML, as every element has not yet got its style attribute.
-    const text = convert(`<div class="${PAGE_CLASS}">${before}${page.body}${after}</div>`, TEXT_OPTIONS);
+    const text = toText(`<div class="${PAGE_CLASS}">${before}${page.body}${after}</div>`);
     // The page wrapper keeps its class: a stable hook for whatever reads the HTML later (header protection does).
     const html = minifyHtml(styled, [PAGE_CLASS]);
     const htmlBytes = htmlByteLength(html);
