@@ -1,12 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient, bearer } from '../support/api';
 import { startServer, type RunningServer } from '../support/server';
 import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp';
-import { createTestCa } from '../support/tls';
+import { createTestCa, testCaFile } from '../support/tls';
 import { launchBrowser, openPage, screenshot } from './browser';
 
 const PASSWORD = 'smtp-pass-Ui7!k';
@@ -20,10 +17,8 @@ describe('a site admin sets up the mail server in the browser', () => {
 
   beforeAll(async () => {
     const ca = createTestCa();
-    const caFile = join(mkdtempSync(join(tmpdir(), 'mailpage-ui-ca-')), 'ca.pem');
-    writeFileSync(caFile, ca.caPem);
     smtp = await startTestSmtpServer({ tls: { key: ca.keyPem, cert: ca.certPem }, users: { mailer: PASSWORD } });
-    server = await startServer({ NODE_EXTRA_CA_CERTS: caFile });
+    server = await startServer({ NODE_EXTRA_CA_CERTS: testCaFile(ca) });
     browser = await launchBrowser();
   });
   afterEach(async () => {

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { apiClient, bearer } from '../support/api';
 import { ROOT, startServer, type RunningServer } from '../support/server';
 import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp';
@@ -84,6 +85,42 @@ export interface BrowserRig {
   admin: ReturnType<typeof apiClient>;
   browser: Browser;
   stop: () => Promise<void>;
+}
+
+/**
+ * startBrowserRig for one describe block: started before its tests and stopped after them; the page each test opens
+ * with `open()` is closed after that test.
+ */
+export function useBrowserRig(sender: { senderName: string; subjectPrefix: string }, env: Record<string, string> = {}) {
+  let rig: BrowserRig | undefined;
+  const opened: Page[] = [];
+  beforeAll(async () => {
+    rig = await startBrowserRig(sender, env);
+  });
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map((page) => page.context().close()));
+  });
+  afterAll(() => rig?.stop());
+  const started = () => {
+    if (!rig) throw new Error('the browser rig has not started');
+    return rig;
+  };
+  return {
+    get smtp() {
+      return started().smtp;
+    },
+    get server() {
+      return started().server;
+    },
+    get admin() {
+      return started().admin;
+    },
+    async open(colorScheme?: 'light' | 'dark') {
+      const page = await openPage(started().browser, colorScheme);
+      opened.push(page.page);
+      return page;
+    },
+  };
 }
 
 export async function startBrowserRig(sender: { senderName: string; subjectPrefix: string }, env: Record<string, string> = {}): Promise<BrowserRig> {

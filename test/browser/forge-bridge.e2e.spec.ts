@@ -1,8 +1,5 @@
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningServer } from '../support/server';
-import type { TestSmtpServer } from '../support/smtp';
-import { openPage, screenshot, startBrowserRig, type BrowserRig } from './browser';
+import { describe, expect, it } from 'vitest';
+import { screenshot, useBrowserRig } from './browser';
 
 /**
  * Plays the Forge platform in the page: `window.__bridge.callBridge` as Custom UI gets it, answering getContext with
@@ -52,27 +49,12 @@ const SEND_CONTEXT = {
 };
 
 describe('inside Confluence (a simulated Forge bridge)', () => {
-  let smtp: TestSmtpServer;
-  let server: RunningServer;
-  let browser: Browser;
-  let page: Page;
-  let errors: string[];
-
-  let rig: BrowserRig;
-
-  beforeAll(async () => {
-    rig = await startBrowserRig({ senderName: 'Docs', subjectPrefix: '' });
-    ({ smtp, server, browser } = rig);
-  });
-  afterEach(async () => {
-    await page?.context().close();
-  });
-  afterAll(() => rig?.stop());
+  const rig = useBrowserRig({ senderName: 'Docs', subjectPrefix: '' });
 
   it('opens the send dialog for the page in the context and sends through invokeRemote, once, with an idempotency key', async () => {
-    ({ page, errors } = await openPage(browser));
+    const { page, errors } = await rig.open();
     await page.addInitScript(fakeBridge(SEND_CONTEXT, 'alice'));
-    await page.goto(`${server.url}/`);
+    await page.goto(`${rig.server.url}/`);
     const to = page.getByRole('combobox', { name: 'To', exact: true });
     await to.waitFor();
     expect(await page.locator('mp-local-bar').count()).toBe(0);
@@ -91,7 +73,7 @@ describe('inside Confluence (a simulated Forge bridge)', () => {
     expect(sends[0].headers?.['Idempotency-Key']).toMatch(/^[0-9a-f-]{36}$/);
     expect(sends[0].body).toMatchObject({ pageId: '163845', spaceKey: 'DOCS', to: ['ann@example.org'], attachmentIds: [expect.any(String)] });
     expect(calls.map((c) => c.path)).toContain('/api/pages/163845/attachments');
-    expect(smtp.mails).toHaveLength(1);
+    expect(rig.smtp.mails).toHaveLength(1);
 
     await page.getByRole('button', { name: 'Close' }).click();
     expect(await page.evaluate('window.__closed')).toBe(true);
@@ -99,9 +81,9 @@ describe('inside Confluence (a simulated Forge bridge)', () => {
   });
 
   it('opens the space settings for the space in the context', async () => {
-    ({ page, errors } = await openPage(browser));
+    const { page, errors } = await rig.open();
     await page.addInitScript(fakeBridge({ ...SEND_CONTEXT, moduleKey: 'space-settings', extension: { space: { key: 'DOCS', id: '163841' } } }, 'alice'));
-    await page.goto(`${server.url}/`);
+    await page.goto(`${rig.server.url}/`);
     await page.getByRole('heading', { name: 'Mailpage in space DOCS' }).waitFor();
     await page.locator('form[data-space-permissions]').waitFor();
     expect(page.url()).toContain('#/space/DOCS');

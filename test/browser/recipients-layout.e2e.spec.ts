@@ -1,32 +1,14 @@
 import PostalMime from 'postal-mime';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { apiClient, bearer } from '../support/api';
-import type { RunningServer } from '../support/server';
-import type { TestSmtpServer } from '../support/smtp';
-import { actAs, openPage, screenshot, startBrowserRig, type BrowserRig } from './browser';
+import { actAs, screenshot, useBrowserRig } from './browser';
 
 describe('groups, a personal message and the layout in the browser', () => {
-  let smtp: TestSmtpServer;
-  let server: RunningServer;
-  let browser: Browser;
-  let page: Page;
-  let errors: string[];
-
-  let rig: BrowserRig;
-
-  beforeAll(async () => {
-    rig = await startBrowserRig({ senderName: 'Docs Team', subjectPrefix: '[Wiki]' });
-    ({ smtp, server, browser } = rig);
-  });
-  afterEach(async () => {
-    await page?.context().close();
-  });
-  afterAll(() => rig?.stop());
+  const rig = useBrowserRig({ senderName: 'Docs Team', subjectPrefix: '[Wiki]' });
 
   it('sends to a Confluence group shown with its member count, with a personal message and Reply-To the sender', async () => {
-    ({ page, errors } = await openPage(browser));
-    await page.goto(`${server.url}/`);
+    const { page, errors } = await rig.open();
+    await page.goto(`${rig.server.url}/`);
     await actAs(page, /Alice/);
     const picker = page.getByLabel('Page', { exact: true });
     await picker.selectOption((await picker.locator('option', { hasText: 'Getting started' }).getAttribute('value'))!);
@@ -44,12 +26,12 @@ describe('groups, a personal message and the layout in the browser', () => {
     expect(await page.locator('[data-preview] [data-group]').textContent()).toContain('2 members');
     expect(await page.locator('[data-preview] [data-reply-to]').textContent()).toBe('alice@example.com');
 
-    const before = smtp.mails.length;
+    const before = rig.smtp.mails.length;
     await page.getByRole('button', { name: 'Send', exact: true }).click();
     await page.locator('[data-result] .banner-success').waitFor({ timeout: 30_000 });
     await screenshot(page, 'send-dialog-group-sent');
-    expect(smtp.mails.length).toBe(before + 1);
-    const got = smtp.mails.at(-1)!;
+    expect(rig.smtp.mails.length).toBe(before + 1);
+    const got = rig.smtp.mails.at(-1)!;
     // The group's members: Alice, and Carol, whose hidden address the app may read.
     expect([...got.envelope.to].sort()).toEqual(['alice@example.com', 'carol@example.com']);
     const mail = await PostalMime.parse(got.raw);
@@ -59,8 +41,8 @@ describe('groups, a personal message and the layout in the browser', () => {
   });
 
   it('lets a site admin shape the layout with a live preview, and saves it', async () => {
-    ({ page, errors } = await openPage(browser));
-    await page.goto(`${server.url}/#/admin/layout`);
+    const { page, errors } = await rig.open();
+    await page.goto(`${rig.server.url}/#/admin/layout`);
     await page.locator('form[data-layout]').waitFor();
     await page.getByLabel('Header text').fill('Acme Documentation');
     await page.getByLabel('Footer').fill('Sent by {sender} from {page}');
@@ -70,7 +52,7 @@ describe('groups, a personal message and the layout in the browser', () => {
     await page.getByRole('button', { name: 'Save', exact: true }).click();
     await page.locator('mp-layout-form [data-notice]', { hasText: 'Saved' }).waitFor();
     await screenshot(page, 'admin-layout-saved');
-    const saved = await apiClient(server.url, bearer(server.localToken)).get('/api/settings/layout');
+    const saved = await apiClient(rig.server.url, bearer(rig.server.localToken)).get('/api/settings/layout');
     expect(saved.body).toMatchObject({ headerText: 'Acme Documentation', footerTemplate: 'Sent by {sender} from {page}' });
     expect(errors).toEqual([]);
   });

@@ -1,37 +1,20 @@
 import PostalMime from 'postal-mime';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { apiClient } from '../support/api';
-import type { RunningServer } from '../support/server';
-import type { TestSmtpServer } from '../support/smtp';
-import { actAs, openPage, screenshot, startBrowserRig, type BrowserRig } from './browser';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { actAs, screenshot, useBrowserRig } from './browser';
 
 const TO = 'ann.reader@example.org';
 const BCC = 'hidden.copy@example.org';
 
 describe('a user sends a page from the dialog in the browser', () => {
-  let smtp: TestSmtpServer;
-  let server: RunningServer;
-  let browser: Browser;
+  // A low recipient limit, so the service's refusal can be shown next to the recipients.
+  const rig = useBrowserRig({ senderName: 'Docs Team', subjectPrefix: '[Wiki]' }, { MAIL_MAX_RECIPIENTS: '3' });
   let page: Page;
   let errors: string[];
-  let admin: ReturnType<typeof apiClient>;
-
-  let rig: BrowserRig;
-
-  beforeAll(async () => {
-    // A low recipient limit, so the service's refusal can be shown next to the recipients.
-    rig = await startBrowserRig({ senderName: 'Docs Team', subjectPrefix: '[Wiki]' }, { MAIL_MAX_RECIPIENTS: '3' });
-    ({ smtp, server, browser, admin } = rig);
-  });
-  afterEach(async () => {
-    await page?.context().close();
-  });
-  afterAll(() => rig?.stop());
 
   async function openAs(user: RegExp, pageTitle: string) {
-    ({ page, errors } = await openPage(browser));
-    await page.goto(`${server.url}/`);
+    ({ page, errors } = await rig.open());
+    await page.goto(`${rig.server.url}/`);
     await actAs(page, user);
     const picker = page.getByLabel('Page', { exact: true });
     const value = await picker.locator('option', { hasText: pageTitle }).getAttribute('value');
@@ -56,15 +39,15 @@ describe('a user sends a page from the dialog in the browser', () => {
     await page.locator('[data-preview] [data-subject]').waitFor({ timeout: 30_000 });
     expect(await page.locator('[data-preview] [data-subject]').textContent()).toBe('[Wiki] Getting started');
 
-    const before = smtp.mails.length;
+    const before = rig.smtp.mails.length;
     await page.getByRole('button', { name: 'Send', exact: true }).click();
     const result = page.locator('[data-result] .banner-success');
     await result.waitFor({ timeout: 30_000 });
     expect(await result.textContent()).toContain(`Accepted: ${TO}, ${BCC}`);
     await screenshot(page, 'send-dialog-sent');
 
-    expect(smtp.mails.length).toBe(before + 1);
-    const got = smtp.mails[smtp.mails.length - 1];
+    expect(rig.smtp.mails.length).toBe(before + 1);
+    const got = rig.smtp.mails[rig.smtp.mails.length - 1];
     expect(got.envelope.to).toEqual([TO, BCC]);
     const raw = got.raw.toString('latin1');
     expect(raw).not.toMatch(/^bcc:/im);
@@ -81,12 +64,12 @@ describe('a user sends a page from the dialog in the browser', () => {
     await addRecipient('To', TO);
     await page.getByLabel('Add files from your computer').setInputFiles({ name: 'notes-extra.txt', mimeType: 'text/plain', buffer: Buffer.from('Uploaded from the computer Kestrel-71\n') });
     await page.locator('p[aria-live]', { hasText: '1 file selected' }).waitFor();
-    const before = smtp.mails.length;
+    const before = rig.smtp.mails.length;
     await page.getByRole('button', { name: 'Send', exact: true }).click();
     await page.locator('[data-result] .banner-success').waitFor({ timeout: 30_000 });
     await screenshot(page, 'send-dialog-uploaded-file');
-    expect(smtp.mails.length).toBe(before + 1);
-    const mail = await PostalMime.parse(smtp.mails[smtp.mails.length - 1].raw);
+    expect(rig.smtp.mails.length).toBe(before + 1);
+    const mail = await PostalMime.parse(rig.smtp.mails[rig.smtp.mails.length - 1].raw);
     expect(mail.subject).toBe('[Wiki] Release notes');
     const file = mail.attachments.find((a) => a.filename === 'notes-extra.txt');
     expect(file).toBeDefined();
@@ -95,7 +78,7 @@ describe('a user sends a page from the dialog in the browser', () => {
   });
 
   it('tells a user outside the allowed group why they cannot send', async () => {
-    const set = await admin.put('/api/permissions', { enabled: true, allowedGroups: ['writers'] });
+    const set = await rig.admin.put('/api/permissions', { enabled: true, allowedGroups: ['writers'] });
     expect(set.status).toBe(200);
     try {
       await openAs(/Bob/, 'Getting started');
@@ -106,7 +89,7 @@ describe('a user sends a page from the dialog in the browser', () => {
       await screenshot(page, 'send-dialog-not-allowed');
       expect(errors).toEqual([]);
     } finally {
-      await admin.put('/api/permissions', { enabled: true, allowedGroups: [], enforceInAllSpaces: false });
+      await rig.admin.put('/api/permissions', { enabled: true, allowedGroups: [], enforceInAllSpaces: false });
     }
   });
 
@@ -121,13 +104,13 @@ describe('a user sends a page from the dialog in the browser', () => {
     await box.press('Enter');
     await page.locator('li.chip[data-recipient="carol"]').waitFor();
     await addRecipient('To', TO);
-    const before = smtp.mails.length;
+    const before = rig.smtp.mails.length;
     await page.getByRole('button', { name: 'Send', exact: true }).click();
     const result = page.locator('[data-result] .banner-success');
     await result.waitFor({ timeout: 30_000 });
     await screenshot(page, 'send-dialog-confluence-user');
-    expect(smtp.mails.length).toBe(before + 1);
-    expect(smtp.mails[smtp.mails.length - 1].envelope.to).toEqual([TO, 'carol@example.com']);
+    expect(rig.smtp.mails.length).toBe(before + 1);
+    expect(rig.smtp.mails[rig.smtp.mails.length - 1].envelope.to).toEqual([TO, 'carol@example.com']);
     expect(errors).toEqual([]);
   });
 
@@ -135,13 +118,13 @@ describe('a user sends a page from the dialog in the browser', () => {
     await openAs(/Alice/, 'Getting started');
     for (const a of ['a1@example.org', 'a2@example.org', 'a3@example.org']) await addRecipient('To', a);
     await addRecipient('Bcc', 'b1@example.org');
-    const before = smtp.mails.length;
+    const before = rig.smtp.mails.length;
     await page.getByRole('button', { name: 'Send', exact: true }).click();
     const refusal = page.locator('fieldset.recipients-group > .field-error');
     await refusal.waitFor({ timeout: 30_000 });
     expect(await refusal.textContent()).toContain('A mail can go to at most 3 recipients; this one has 4.');
     expect(await page.locator('li.chip').count()).toBe(4);
-    expect(smtp.mails.length).toBe(before);
+    expect(rig.smtp.mails.length).toBe(before);
     await screenshot(page, 'send-dialog-too-many-recipients');
     expect(errors).toEqual([]);
   });

@@ -1,13 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import PostalMime from 'postal-mime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiClient, bearer } from '../support/api';
+import { apiClient, bearer, recording } from '../support/api';
 import { dumpDatabase, readAllFiles } from '../support/privacy';
 import { createMysqlDatabase, databaseKinds, startServer, type RunningServer } from '../support/server';
 import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp';
-import { createTestCa } from '../support/tls';
+import { createTestCa, testCaFile } from '../support/tls';
 
 // Two real PNGs (1x1) and an attachment with a marker that must never reach the database or a log.
 const PNG_A = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
@@ -36,20 +34,11 @@ describe.each(databaseKinds())('sending a page end to end on %s', (kind) => {
 
   beforeAll(async () => {
     const ca = createTestCa();
-    const caFile = join(mkdtempSync(join(tmpdir(), 'mailpage-ca-')), 'ca.pem');
-    writeFileSync(caFile, ca.caPem);
     smtp = await startTestSmtpServer({ tls: { key: ca.keyPem, cert: ca.certPem }, users: { mailer: PASSWORD }, banner: 'BANNER-MARKER-Xy' });
     if (kind === 'mysql') ({ url: dbUrl, drop: dropDb } = await createMysqlDatabase());
     // The server trusts the test CA the way an operator would add a private CA: NODE_EXTRA_CA_CERTS.
-    server = await startServer({ DATABASE_URL: dbUrl, NODE_EXTRA_CA_CERTS: caFile });
-    const client = apiClient(server.url, bearer(server.localToken));
-    const record = <T extends (...a: any[]) => Promise<{ text: string }>>(f: T) =>
-      (async (...a: Parameters<T>) => {
-        const r = await f(...a);
-        responses.push(r.text);
-        return r;
-      }) as T;
-    api = { get: record(client.get), put: record(client.put), post: record(client.post), delete: record(client.delete) };
+    server = await startServer({ DATABASE_URL: dbUrl, NODE_EXTRA_CA_CERTS: testCaFile(ca) });
+    api = recording(apiClient(server.url, bearer(server.localToken)), responses);
   });
 
   afterAll(async () => {

@@ -34,3 +34,17 @@ export function apiClient(baseUrl: string, headers: Record<string, string> | (()
 }
 
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+export type ApiClient = ReturnType<typeof apiClient>;
+
+/** The same client, keeping the text of every response in `into`: a test later checks that no secret was in any. */
+export function recording(client: ApiClient, into: string[]): ApiClient {
+  const record =
+    <A extends unknown[], R extends { text: string }>(f: (...a: A) => Promise<R>) =>
+    async (...a: A): Promise<R> => {
+      const r = await f(...a);
+      into.push(r.text);
+      return r;
+    };
+  return { get: record(client.get), put: record(client.put), post: record(client.post), delete: record(client.delete) } as ApiClient;
+}

@@ -53,3 +53,10 @@ export function createTestCa(dir?: string): TestCa {
     if (!dir) rmSync(work, { recursive: true, force: true });
   }
 }
+
+/** The test CA's certificate in a file of its own, for a server that trusts it as an operator would: NODE_EXTRA_CA_CERTS. */
+export function testCaFile(ca: TestCa = createTestCa()): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'mailpage-ca-')), 'ca.pem');
+  writeFileSync(file, ca.caPem);
+  return file;
+}

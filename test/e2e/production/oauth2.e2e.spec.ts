@@ -1,11 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiClient, bearer } from '../../support/api';
+import { apiClient, bearer, recording } from '../../support/api';
 import { dumpDatabase } from '../../support/privacy';
 import { createMysqlDatabase, databaseKinds, startServer, type RunningServer } from '../../support/server';
-import { createTestCa } from '../../support/tls';
+import { createTestCa, testCaFile } from '../../support/tls';
 import { FakeIdentityProvider } from './support/identity-provider';
 import { startXOAuth2SmtpServer, type XOAuth2SmtpServer } from './support/xoauth2-smtp';
 
@@ -30,26 +28,16 @@ describe.each(databaseKinds())('sending through Microsoft 365 and Google with OA
 
   beforeAll(async () => {
     const ca = createTestCa();
-    const caFile = join(mkdtempSync(join(tmpdir(), 'mailpage-oauth-')), 'ca.pem');
-    writeFileSync(caFile, ca.caPem);
     idp = await new FakeIdentityProvider().start();
     smtp = await startXOAuth2SmtpServer(idp, { tls: { key: ca.keyPem, cert: ca.certPem } });
     if (kind === 'mysql') ({ url: dbUrl, drop: dropDb } = await createMysqlDatabase());
     server = await startServer({
       DATABASE_URL: dbUrl,
-      NODE_EXTRA_CA_CERTS: caFile,
+      NODE_EXTRA_CA_CERTS: testCaFile(ca),
       MICROSOFT_AUTHORITY_HOST: idp.microsoftAuthorityHost,
       GOOGLE_TOKEN_URL: idp.googleTokenUrl,
     });
-    const client = apiClient(server.url, bearer(server.localToken));
-    const record =
-      <A extends unknown[]>(f: (...a: A) => Promise<{ text: string; status: number; body: any }>) =>
-      async (...a: A) => {
-        const r = await f(...a);
-        responses.push(r.text);
-        return r;
-      };
-    api = { get: record(client.get), put: record(client.put), post: record(client.post), delete: record(client.delete) } as typeof client;
+    api = recording(apiClient(server.url, bearer(server.localToken)), responses);
   });
 
   afterAll(async () => {

@@ -5,11 +5,11 @@ import { join } from 'node:path';
 import { dkimVerify } from 'mailauth/lib/dkim/verify';
 import PostalMime from 'postal-mime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiClient, bearer } from '../../support/api';
+import { apiClient, bearer, recording } from '../../support/api';
 import { dumpDatabase } from '../../support/privacy';
 import { createMysqlDatabase, databaseKinds, runServerExpectingExit, startServer, type RunningServer } from '../../support/server';
 import { startTestSmtpServer, type TestSmtpServer } from '../../support/smtp';
-import { createTestCa } from '../../support/tls';
+import { createTestCa, testCaFile } from '../../support/tls';
 
 const RELAY_USER = 'relay-user';
 const RELAY_PASS = 'relay-Pass-7Hq2';
@@ -39,13 +39,12 @@ describe.each(databaseKinds())('the operator’s provided relay on %s', (kind) =
   beforeAll(async () => {
     const ca = createTestCa();
     const dir = mkdtempSync(join(tmpdir(), 'mailpage-relay-'));
-    writeFileSync(join(dir, 'ca.pem'), ca.caPem);
     writeFileSync(join(dir, 'dkim.pem'), PRIVATE_PEM, { mode: 0o600 });
     relay = await startTestSmtpServer({ tls: { key: ca.keyPem, cert: ca.certPem }, users: { [RELAY_USER]: RELAY_PASS } });
     if (kind === 'mysql') ({ url: dbUrl, drop: dropDb } = await createMysqlDatabase());
     server = await startServer({
       DATABASE_URL: dbUrl,
-      NODE_EXTRA_CA_CERTS: join(dir, 'ca.pem'),
+      NODE_EXTRA_CA_CERTS: testCaFile(ca),
       // The relay is on loopback, which customer hosts may not use: the operator's relay is exempt from that guard.
       SMTP_ALLOW_PRIVATE_HOSTS: 'false',
       PROVIDED_SMTP_URL: `smtp://${RELAY_USER}:${encodeURIComponent(RELAY_PASS)}@localhost:${relay.port}`,
@@ -55,15 +54,7 @@ describe.each(databaseKinds())('the operator’s provided relay on %s', (kind) =
       DKIM_SELECTOR: SELECTOR,
       DKIM_PRIVATE_KEY_FILE: join(dir, 'dkim.pem'),
     });
-    const client = apiClient(server.url, bearer(server.localToken));
-    const record =
-      <A extends unknown[]>(f: (...a: A) => Promise<{ text: string; status: number; body: any }>) =>
-      async (...a: A) => {
-        const r = await f(...a);
-        responses.push(r.text);
-        return r;
-      };
-    api = { get: record(client.get), put: record(client.put), post: record(client.post), delete: record(client.delete) } as typeof client;
+    api = recording(apiClient(server.url, bearer(server.localToken)), responses);
   });
 
   afterAll(async () => {
