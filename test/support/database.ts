@@ -3,8 +3,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource, type Logger } from 'typeorm';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { dataSourceOptions } from '../../server/src/database/data-source-options';
 import { TenantEntity } from '../../server/src/database/entities';
+import { TenantCaches } from '../../server/src/tenants/tenant-caches';
 import { createMysqlDatabase } from './server';
 
 export interface TestDatabase {
@@ -49,4 +51,40 @@ export async function countingNode(ds: DataSource): Promise<{ ds: DataSource; st
   const node = await new DataSource({ ...ds.options, migrationsRun: false, logger }).initialize();
   statements.length = 0;
   return { ds: node, statements };
+}
+
+export interface CachingNode {
+  /** The database, reached without counting (as another node would). */
+  readonly db: TestDatabase;
+  /** This node: its statements are counted from the end of each test's setup. */
+  readonly node: { ds: DataSource; statements: string[] };
+  readonly clock: TestClock;
+  readonly caches: TenantCaches;
+  readonly tenant: string;
+}
+
+/**
+ * The hooks of a spec about what a node caches: a database and a counting node per file; per test a new tenant, clock
+ * and TenantCaches, so no test sees what another cached, then what `build` makes of them. The handle holds the current test's.
+ */
+export function useCachingNode<S extends object>(kind: 'sqlite' | 'mysql', build: (t: CachingNode) => S): CachingNode & S {
+  const t = {} as { -readonly [K in keyof CachingNode]: CachingNode[K] } & S;
+  let n = 0;
+  beforeAll(async () => {
+    t.db = await createTestDatabase(kind);
+    t.node = await countingNode(t.db.ds);
+  });
+  afterAll(async () => {
+    await t.node?.ds.destroy();
+    await t.db?.close();
+  });
+  beforeEach(async () => {
+    t.tenant = `tenant-${++n}`;
+    await insertTenant(t.db.ds, t.tenant);
+    t.clock = new TestClock();
+    t.caches = new TenantCaches();
+    Object.assign(t, build(t));
+    t.node.statements.length = 0;
+  });
+  return t;
 }

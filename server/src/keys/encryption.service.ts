@@ -86,8 +86,7 @@ export class EncryptionService {
     private readonly clock: Clock,
     @Optional() caches?: TenantCaches,
   ) {
-    this.cached = new RowCache(clock);
-    caches?.register((tenantId) => this.cached.drop(tenantId));
+    this.cached = new RowCache(clock, caches);
   }
 
   private get repo() {

@@ -66,12 +66,8 @@ export class MailLayoutService {
     private readonly confluence: ConfluenceClient,
     @Optional() caches?: TenantCaches,
   ) {
-    this.cachedLayouts = new RowCache(clock, { maxEntries: LAYOUT_CACHE_MAX_ENTRIES });
-    this.cachedSpaces = new RowCache(clock);
-    caches?.register((tenantId) => {
-      this.cachedLayouts.drop(tenantId);
-      this.cachedSpaces.drop(tenantId);
-    });
+    this.cachedLayouts = new RowCache(clock, caches, { maxEntries: LAYOUT_CACHE_MAX_ENTRIES });
+    this.cachedSpaces = new RowCache(clock, caches);
   }
 
   private get layouts() {

@@ -36,12 +36,8 @@ export class PermissionsService {
     private readonly clock: Clock,
     @Optional() caches?: TenantCaches,
   ) {
-    this.globalRules = new RowCache(clock);
-    this.spaceRules = new RowCache(clock);
-    caches?.register((tenantId) => {
-      this.globalRules.drop(tenantId);
-      this.spaceRules.drop(tenantId);
-    });
+    this.globalRules = new RowCache(clock, caches);
+    this.spaceRules = new RowCache(clock, caches);
   }
 
   async getGlobal(tenantId: string): Promise<GlobalPermissions> {

@@ -25,8 +25,7 @@ export class RecipientPolicyService {
     private readonly clock: Clock,
     @Optional() caches?: TenantCaches,
   ) {
-    this.cached = new RowCache(clock);
-    caches?.register((tenantId) => this.cached.drop(tenantId));
+    this.cached = new RowCache(clock, caches);
   }
 
   private get repo() {

@@ -121,8 +121,7 @@ export class MailSettingsService {
     private readonly quota: ProvidedQuota,
     @Optional() caches?: TenantCaches,
   ) {
-    this.cached = new RowCache(clock);
-    caches?.register((tenantId) => this.cached.drop(tenantId));
+    this.cached = new RowCache(clock, caches);
   }
 
   private get repo() {

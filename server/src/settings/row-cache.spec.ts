@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { TestClock } from '../../../test/support/database';
+import { TenantCaches } from '../tenants/tenant-caches';
 import { RowCache, SETTINGS_CACHE_MAX_ENTRIES, SETTINGS_CACHE_TTL_MS } from './row-cache';
 
 /** A load the test finishes by hand, counting how often it was asked for. */
@@ -29,7 +30,7 @@ describe('RowCache', () => {
 
   it('answers from memory within the TTL and loads again once it is over', async () => {
     const clock = new TestClock();
-    const cache = new RowCache<{ n: number }>(clock, { ttlMs: 5_000 });
+    const cache = new RowCache<{ n: number }>(clock, undefined, { ttlMs: 5_000 });
     let loads = 0;
     const load = async () => value(++loads);
     expect(await cache.get('t1', null, load)).toEqual({ n: 1 });
@@ -50,7 +51,7 @@ describe('RowCache', () => {
   });
 
   it('holds at most maxEntries, dropping the least recently used', async () => {
-    const cache = new RowCache<{ n: number }>(new TestClock(), { maxEntries: 3 });
+    const cache = new RowCache<{ n: number }>(new TestClock(), undefined, { maxEntries: 3 });
     let loads = 0;
     const load = async () => value(++loads);
     for (const t of ['a', 'b', 'c']) await cache.get(t, null, load);
@@ -115,6 +116,18 @@ describe('RowCache', () => {
     await cache.get('t10', null, load);
     await cache.get('t2', 'DOCS', load);
     expect(loads).toBe(before);
+  });
+
+  it('drops every entry of a tenant whose data is deleted, when given the tenant caches', async () => {
+    const caches = new TenantCaches();
+    const cache = new RowCache<{ n: number }>(new TestClock(), caches);
+    let loads = 0;
+    const load = async () => value(++loads);
+    for (const [t, part] of [['t1', null], ['t1', 'DOCS'], ['t2', null]] as const) await cache.get(t, part, load);
+    caches.drop('t1');
+    expect(cache.size).toBe(1);
+    expect(await cache.get('t2', null, load)).toEqual({ n: 3 });
+    expect(await cache.get('t1', null, load)).toEqual({ n: 4 });
   });
 
   it('passes a failed load to every waiting read and keeps nothing', async () => {

@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { Clock } from '../common/clock';
+import type { TenantCaches } from '../tenants/tenant-caches';
 
 /** How long a node uses a settings row it read before reading it again: a change made on another node shows within this. */
 export const SETTINGS_CACHE_TTL_MS = 5_000;
@@ -13,14 +14,15 @@ const SEP = '\u0000';
  * A per-node cache of what a tenant saved (a row, or what is derived from it), keyed by tenant and an optional part
  * such as a space key. Bounded (least recently used go first) and short-lived, since other nodes may change the row.
  * Reads that miss at the same time share one query. A value read while an entry was dropped is not kept, so a save on
- * this node is seen by the next read even when a read was under way during the save.
+ * this node is seen by the next read even when a read was under way during the save. Given `caches`, a tenant's entries
+ * go when its data is deleted.
  */
 export class RowCache<V extends object> {
   private readonly entries: LRUCache<string, V>;
   private readonly loading = new Map<string, { generation: number; value: Promise<unknown> }>();
   private generation = 0;
 
-  constructor(clock: Pick<Clock, 'now'>, options: { ttlMs?: number; maxEntries?: number } = {}) {
+  constructor(clock: Pick<Clock, 'now'>, caches?: TenantCaches, options: { ttlMs?: number; maxEntries?: number } = {}) {
     this.entries = new LRUCache<string, V>({
       max: options.maxEntries ?? SETTINGS_CACHE_MAX_ENTRIES,
       ttl: options.ttlMs ?? SETTINGS_CACHE_TTL_MS,
@@ -28,6 +30,7 @@ export class RowCache<V extends object> {
       ttlResolution: 0,
       perf: { now: () => clock.now().getTime() },
     });
+    caches?.register((tenantId) => this.drop(tenantId));
   }
 
   /** The cached value, else what `load` gives (null: nothing to keep, so the next read asks again). */
